@@ -1,0 +1,68 @@
+import type { CallerIdentity } from "./identity";
+import { log } from "./log";
+import { GateProblem } from "./problem";
+
+/** Identity headers the origin may trust, because the gate strips every inbound one first. */
+export const CALLER_HEADERS = {
+  arn: "X-Caller-Arn",
+  principal: "X-Caller-Principal",
+  account: "X-Caller-Account",
+  userId: "X-Caller-User-Id",
+  type: "X-Caller-Type",
+} as const;
+
+export interface ForwardOptions {
+  originUrl: URL;
+  /** A service binding in development and tests; the network in production. */
+  origin: Fetcher | undefined;
+}
+
+/** ORIGIN_URL's path is a prefix; the request's path and query are appended to it. */
+export function originTarget(originUrl: URL, requestUrl: string): string {
+  const incoming = new URL(requestUrl);
+  const prefix = originUrl.pathname.replace(/\/+$/, "");
+  return `${originUrl.origin}${prefix}${incoming.pathname}${incoming.search}`;
+}
+
+/**
+ * Rule `stripCallerHeaders`: the bearer token never reaches the origin (it could replay it),
+ * and no `X-Caller-*` header the client sent survives (it could claim any identity).
+ */
+export function originHeaders(inbound: Headers, identity: CallerIdentity): Headers {
+  const headers = new Headers();
+  for (const [name, value] of inbound) {
+    if (name === "authorization" || name === "host" || name.startsWith("x-caller-")) continue;
+    headers.append(name, value);
+  }
+  headers.set(CALLER_HEADERS.arn, identity.arn);
+  headers.set(CALLER_HEADERS.principal, identity.principal);
+  headers.set(CALLER_HEADERS.account, identity.account);
+  headers.set(CALLER_HEADERS.userId, identity.userId);
+  headers.set(CALLER_HEADERS.type, identity.type);
+  return headers;
+}
+
+/**
+ * Same method, body streamed, redirects handed back to the client rather than followed
+ * (following one would carry the caller's request, body and identity somewhere else).
+ */
+export async function forwardToOrigin(request: Request, identity: CallerIdentity, options: ForwardOptions): Promise<Response> {
+  const hasBody = request.method !== "GET" && request.method !== "HEAD";
+  const init: RequestInit = {
+    method: request.method,
+    headers: originHeaders(request.headers, identity),
+    body: hasBody ? request.body : null,
+    redirect: "manual",
+  };
+  const target = originTarget(options.originUrl, request.url);
+  try {
+    return options.origin ? await options.origin.fetch(target, init) : await fetch(target, init);
+  } catch (error) {
+    log({ event: "forward", level: "error", message: "origin fetch failed", code: "origin_unreachable", error: errorName(error) });
+    throw new GateProblem("origin_unreachable", "The origin could not be reached.");
+  }
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
+}

@@ -1,0 +1,158 @@
+import * as z from "zod";
+import type { StsAnswer } from "../identity";
+import { GateProblem } from "../problem";
+import { encodeRfc3986 } from "../token/query";
+import type { ValidatedToken } from "../token/validate";
+
+export const AUDIENCE_HEADER = "x-k8s-aws-id";
+export const MAX_STS_BODY_BYTES = 64 * 1024;
+
+export type Fetcher = (request: Request) => Promise<Response>;
+
+export interface StsExchangeOptions {
+  audience: string;
+  fetch: Fetcher;
+  timeoutMs: number;
+}
+
+/**
+ * Rule `rebuildUpstream`: the URL is built from the endpoint table's host and the validated
+ * parameters, re-encoded; the token's URL text is never passed through. The only headers
+ * are ours: the audience, which binds the signature to this gate, and the JSON Accept.
+ */
+export function buildStsRequest(token: ValidatedToken, audience: string, signal?: AbortSignal): Request {
+  const params: Array<[string, string | undefined]> = [
+    ["Action", "GetCallerIdentity"],
+    ["Version", "2011-06-15"],
+    ["X-Amz-Algorithm", "AWS4-HMAC-SHA256"],
+    ["X-Amz-Credential", token.credential],
+    ["X-Amz-Date", token.amzDate],
+    ["X-Amz-Expires", token.expires],
+    ["X-Amz-SignedHeaders", token.signedHeaders],
+    ["X-Amz-Security-Token", token.securityToken],
+    ["X-Amz-Signature", token.signature],
+  ];
+  const query = params
+    .filter((p): p is [string, string] => p[1] !== undefined)
+    .map(([k, v]) => `${k}=${encodeRfc3986(v)}`)
+    .join("&");
+  return new Request(`https://${token.endpoint.host}/?${query}`, {
+    method: "GET",
+    headers: { [AUDIENCE_HEADER]: audience, accept: "application/json" },
+    redirect: "manual",
+    signal,
+  });
+}
+
+const GetCallerIdentityResponse = z.strictObject({
+  GetCallerIdentityResponse: z.strictObject({
+    GetCallerIdentityResult: z.strictObject({
+      Arn: z.string().max(2048),
+      Account: z.string().regex(/^\d{12}$/),
+      UserId: z.string().max(256),
+    }),
+    ResponseMetadata: z.strictObject({ RequestId: z.string().max(128) }).optional(),
+  }),
+});
+
+const StsError = z.object({ Error: z.object({ Code: z.string() }) });
+
+const THROTTLING_CODES = new Set(["Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"]);
+
+class Timeout extends Error {}
+
+/**
+ * Executes the presigned request and returns STS's answer, or throws the GateProblem that
+ * describes how STS failed. Anything STS says that is not a clean JSON GetCallerIdentity
+ * result is a failure; only a refusal of the signature or key is the caller's fault (401).
+ */
+export async function exchangeWithSts(token: ValidatedToken, options: StsExchangeOptions): Promise<StsAnswer> {
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new Timeout());
+      controller.abort();
+    }, options.timeoutMs);
+  });
+  try {
+    const response = await Promise.race([
+      options.fetch(buildStsRequest(token, options.audience, controller.signal)),
+      deadline,
+    ]);
+    const body = await Promise.race([readCapped(response, MAX_STS_BODY_BYTES), deadline]);
+    return interpret(response, body);
+  } catch (error) {
+    if (error instanceof GateProblem) throw error;
+    if (error instanceof Timeout) throw new GateProblem("sts_timeout", `STS did not answer within ${options.timeoutMs} ms.`);
+    throw new GateProblem("sts_unreachable", "The request to STS failed.", { cause: error });
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+}
+
+function interpret(response: Response, body: string): StsAnswer {
+  const { status } = response;
+  if (status >= 300 && status < 400) {
+    throw new GateProblem("sts_redirect", `STS answered ${status}; redirects are never followed.`);
+  }
+  if (status === 200) {
+    if (!isJson(response)) throw new GateProblem("sts_bad_response", "STS answered 200 without application/json.");
+    const parsed = GetCallerIdentityResponse.safeParse(parseJson(body));
+    if (!parsed.success) throw new GateProblem("sts_bad_response", "STS's answer does not match the GetCallerIdentity schema.");
+    const result = parsed.data.GetCallerIdentityResponse.GetCallerIdentityResult;
+    return { arn: result.Arn, account: result.Account, userId: result.UserId };
+  }
+  if (status === 429) throw new GateProblem("sts_throttled", "STS is throttling.");
+  if (status >= 500) throw new GateProblem("sts_unavailable", `STS answered ${status}.`);
+  if (status === 400 || status === 403) {
+    const code = isJson(response) ? StsError.safeParse(parseJson(body)).data?.Error.Code : undefined;
+    if (code !== undefined && THROTTLING_CODES.has(code)) throw new GateProblem("sts_throttled", "STS is throttling.");
+    if (status === 403 || code !== undefined) {
+      throw new GateProblem("sts_refused", `STS refused the token${code && /^[A-Za-z]{1,64}$/.test(code) ? ` (${code})` : ""}.`);
+    }
+  }
+  throw new GateProblem("sts_bad_response", `STS answered ${status}.`);
+}
+
+function isJson(response: Response): boolean {
+  return /^application\/json\s*(;|$)/i.test(response.headers.get("content-type") ?? "");
+}
+
+function parseJson(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads at most `max` bytes; a larger body is a failure, not a truncation. */
+async function readCapped(response: Response, max: number): Promise<string> {
+  const declared = Number(response.headers.get("content-length"));
+  if (declared > max) {
+    await response.body?.cancel();
+    throw new GateProblem("sts_bad_response", "STS's answer is larger than 64 KiB.");
+  }
+  if (response.body === null) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      throw new GateProblem("sts_bad_response", "STS's answer is larger than 64 KiB.");
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
+}

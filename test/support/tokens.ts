@@ -1,0 +1,69 @@
+import { AwsV4Signer } from "aws4fetch";
+import { IDENTITIES, type EmulatorIdentity } from "../emulator/sts";
+
+export const TEST_AUDIENCE = "sts-gate-test";
+
+export function identity(name: string): EmulatorIdentity {
+  const found = IDENTITIES.find((i) => i.name === name);
+  if (!found) throw new Error(`no emulator identity ${name}`);
+  return found;
+}
+
+export function amzDate(ms: number): string {
+  return new Date(ms).toISOString().replace(/[:-]|\.\d{3}/g, "");
+}
+
+export interface MintOptions {
+  audience?: string;
+  region?: string;
+  /** Defaults to the regional endpoint of `region`. */
+  host?: string;
+  /** Signing time, epoch ms. Defaults to now. */
+  at?: number;
+}
+
+/** A presigned GetCallerIdentity URL made by aws4fetch, as a client would. */
+export async function presignUrl(name: string, options: MintOptions = {}): Promise<string> {
+  const who = identity(name);
+  const region = options.region ?? "us-east-1";
+  const host = options.host ?? `sts.${region}.amazonaws.com`;
+  const signer = new AwsV4Signer({
+    method: "GET",
+    url: `https://${host}/?Action=GetCallerIdentity&Version=2011-06-15`,
+    headers: { "x-k8s-aws-id": options.audience ?? TEST_AUDIENCE },
+    accessKeyId: who.accessKeyId,
+    secretAccessKey: who.secretAccessKey,
+    sessionToken: who.sessionToken,
+    service: "sts",
+    region,
+    signQuery: true,
+    datetime: amzDate(options.at ?? Date.now()),
+  });
+  const signed = await signer.sign();
+  return signed.url.toString();
+}
+
+export async function mintToken(name: string, options: MintOptions = {}): Promise<string> {
+  return encodeToken(await presignUrl(name, options));
+}
+
+/** `k8s-aws-v1.` + unpadded base64url, as aws-iam-authenticator and `aws eks get-token` write it. */
+export function encodeToken(url: string): string {
+  return `k8s-aws-v1.${base64url(new TextEncoder().encode(url))}`;
+}
+
+export function base64url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export function decodeToken(token: string): string {
+  const b64 = token.slice("k8s-aws-v1.".length).replace(/-/g, "+").replace(/_/g, "/");
+  const binary = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
+  return new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
+}
+
+export function bearer(token: string): HeadersInit {
+  return { authorization: `Bearer ${token}` };
+}

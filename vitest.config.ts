@@ -1,0 +1,39 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { build } from "esbuild";
+import { defineConfig } from "vitest/config";
+
+/**
+ * The auxiliary Workers (the STS emulator and the echo origin) run beside the gate in the same
+ * workerd, as in `npm run dev`. Miniflare takes them as JavaScript, so they are bundled here.
+ */
+async function bundle(entry: string, outfile: string): Promise<string> {
+  await build({ entryPoints: [entry], outfile, bundle: true, format: "esm", platform: "neutral", target: "es2024", logLevel: "error" });
+  return outfile;
+}
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest(async () => ({
+      wrangler: { configPath: "./wrangler.toml", environment: "test" },
+      miniflare: {
+        workers: [
+          {
+            name: "sts-emulator",
+            modules: true,
+            scriptPath: await bundle("test/emulator/worker.ts", "dist/test/sts-emulator.js"),
+            compatibilityDate: "2026-11-01",
+          },
+          {
+            name: "echo-origin",
+            modules: true,
+            scriptPath: await bundle("test/echo-origin/worker.ts", "dist/test/echo-origin.js"),
+            compatibilityDate: "2026-11-01",
+          },
+        ],
+      },
+    })),
+  ],
+  test: {
+    include: ["test/**/*.test.ts", "src/**/*.test.ts"],
+  },
+});

@@ -35,5 +35,7 @@ export default defineConfig({
   ],
   test: {
     include: ["test/**/*.test.ts", "src/**/*.test.ts"],
+    // Decision logs are the product's output, but noise in a passing run.
+    silent: "passed-only",
   },
 });

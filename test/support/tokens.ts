@@ -44,7 +44,16 @@ export async function presignUrl(name: string, options: MintOptions = {}): Promi
 }
 
 export async function mintToken(name: string, options: MintOptions = {}): Promise<string> {
-  return encodeToken(await presignUrl(name, options));
+  return encodeToken(await presignUrl(name, { ...options, at: options.at ?? uniqueSigningTime() }));
+}
+
+// X-Amz-Date has one-second resolution, so two tokens for one identity minted in the same
+// second are the same token. Tests that count STS calls or cache hits need distinct tokens:
+// each mint steps one second further into the past, from a random start per test file.
+let step = Math.floor(Math.random() * 240);
+export function uniqueSigningTime(): number {
+  step = (step + 1) % 480;
+  return Date.now() - step * 1000;
 }
 
 /** `k8s-aws-v1.` + unpadded base64url, as aws-iam-authenticator and `aws eks get-token` write it. */

@@ -1,0 +1,134 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import { createGateApp } from "../../src/app";
+import { IdentityCache } from "../../src/cache";
+import { emulatorAt, stsCallsFor } from "../support/emulator";
+import { bearer, mintToken, decodeToken } from "../support/tokens";
+
+async function through(app: ReturnType<typeof createGateApp>, token: string, testEnv: object = env) {
+  const ctx = createExecutionContext();
+  const res = await app.fetch(new Request("https://gate.test/c", { headers: bearer(token) }), testEnv, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+function decisions(spy: { mock: { calls: unknown[][] } }): Array<Record<string, unknown>> {
+  return spy.mock.calls
+    .map((c) => JSON.parse(String(c[0])) as Record<string, unknown>)
+    .filter((e) => e.event === "decision");
+}
+
+describe("identity cache", () => {
+  it("answers a repeated token from the isolate's memory without calling STS again", async () => {
+    const app = createGateApp();
+    const token = await mintToken("alice");
+    const log = vi.spyOn(console, "log");
+    expect((await through(app, token)).status).toBe(200);
+    expect((await through(app, token)).status).toBe(200);
+    expect(await stsCallsFor(token)).toBe(1);
+    expect(decisions(log).map((d) => d.cache)).toEqual(["miss", "memory"]);
+    log.mockRestore();
+  });
+
+  it("shares an identity across isolates through KV, under a hash of the token", async () => {
+    const token = await mintToken("deployer");
+    expect((await through(createGateApp(), token)).status).toBe(200);
+    const log = vi.spyOn(console, "log");
+    // A second app has an empty memory, as a fresh isolate would.
+    expect((await through(createGateApp(), token)).status).toBe(200);
+    expect(decisions(log)[0]?.cache).toBe("kv");
+    log.mockRestore();
+    expect(await stsCallsFor(token)).toBe(1);
+
+    const signature = /X-Amz-Signature=([0-9a-f]{64})/.exec(decodeToken(token))![1]!;
+    const { keys } = await env.IDENTITY_CACHE.list();
+    for (const key of keys) {
+      expect(key.name).toMatch(/^id:v1:[0-9a-f]{64}$/);
+      const value = (await env.IDENTITY_CACHE.get(key.name)) ?? "";
+      expect(value).not.toContain(signature);
+      expect(value).not.toContain(token.slice(11));
+    }
+  });
+
+  it("stores an entry in KV only until the token expires", async () => {
+    const signedAt = Date.now() - 60_000;
+    const token = await mintToken("alice", { at: signedAt });
+    await through(createGateApp(), token);
+    const { keys } = await env.IDENTITY_CACHE.list();
+    const expirations = keys.map((k) => k.expiration);
+    const tokenExpiry = Math.floor((Math.floor(signedAt / 1000) * 1000 + 15 * 60 * 1000) / 1000);
+    expect(expirations).toContain(tokenExpiry);
+    expect(Math.max(...expirations.map((e) => e ?? 0))).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 15 * 60);
+  });
+
+  it("does not store a token with less than KV's 60 s minimum left", async () => {
+    const signedAt = Math.floor(Date.now() / 1000) * 1000 - 14.5 * 60 * 1000;
+    const now = signedAt + 14.5 * 60 * 1000;
+    const sts = emulatorAt(now);
+    const token = await mintToken("reader", { at: signedAt });
+    const put = vi.spyOn(env.IDENTITY_CACHE, "put");
+    const app = createGateApp({ now: () => now });
+    const res = await through(app, token, { ...env, STS: sts.binding, POLICY: { allow: ["arn:aws:iam::111122223333:role/reader"] } });
+    expect(res.status).toBe(200);
+    expect(put).not.toHaveBeenCalled();
+    put.mockRestore();
+  });
+
+  it("makes one STS call for many concurrent requests with the same token", async () => {
+    const app = createGateApp();
+    const token = await mintToken("alice");
+    const responses = await Promise.all(Array.from({ length: 25 }, () => through(app, token)));
+    expect(responses.map((r) => r.status)).toEqual(Array(25).fill(200));
+    expect(await stsCallsFor(token)).toBe(1);
+  });
+
+  it("evaluates the policy on every request, never from the cache", async () => {
+    const cache = new IdentityCache();
+    const token = await mintToken("deployer");
+    expect((await through(createGateApp({ cache }), token)).status).toBe(200);
+    const revoked = { ...env, POLICY: JSON.stringify({ allow: ["arn:aws:iam::111122223333:user/alice"] }) };
+    const res = await through(createGateApp({ cache }), token, revoked);
+    expect(res.status).toBe(403);
+    expect(await stsCallsFor(token)).toBe(1);
+  });
+
+  it("treats a failing KV as a miss and still answers through STS", async () => {
+    const broken = {
+      get: () => Promise.reject(new Error("KV unavailable")),
+      put: () => Promise.reject(new Error("KV unavailable")),
+      list: () => Promise.reject(new Error("KV unavailable")),
+    } as unknown as KVNamespace;
+    const token = await mintToken("alice");
+    const res = await through(createGateApp(), token, { ...env, IDENTITY_CACHE: broken });
+    expect(res.status).toBe(200);
+    expect(await stsCallsFor(token)).toBe(1);
+  });
+
+  it("treats a hanging KV as a miss after its timeout", async () => {
+    const hanging = {
+      get: () => new Promise(() => {}),
+      put: () => new Promise(() => {}),
+    } as unknown as KVNamespace;
+    const token = await mintToken("alice");
+    const app = createGateApp();
+    const ctx = createExecutionContext();
+    const res = await app.fetch(new Request("https://gate.test/c", { headers: bearer(token) }), { ...env, IDENTITY_CACHE: hanging }, ctx);
+    expect(res.status).toBe(200);
+  });
+
+  it("ignores a KV entry that fails the identity checks", async () => {
+    const token = await mintToken("alice");
+    const app = createGateApp();
+    await through(app, token);
+    // Corrupt the stored identity: a fresh isolate must not trust it.
+    const { keys } = await env.IDENTITY_CACHE.list();
+    for (const key of keys) {
+      const value = JSON.parse((await env.IDENTITY_CACHE.get(key.name))!) as Record<string, unknown>;
+      await env.IDENTITY_CACHE.put(key.name, JSON.stringify({ ...value, account: "999999999999" }));
+    }
+    const before = await stsCallsFor(token);
+    expect((await through(createGateApp(), token)).status).toBe(200);
+    expect(await stsCallsFor(token)).toBe(before + 1);
+  });
+});

@@ -1,0 +1,97 @@
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { createGateApp } from "../../src/app";
+import { bearer, mintToken } from "../support/tokens";
+
+interface Echo {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+describe("forwarding to the origin", () => {
+  it("appends path and query to ORIGIN_URL and keeps the method and body", async () => {
+    const token = await mintToken("alice");
+    const res = await exports.default.fetch("https://gate.test/items/42?view=full&x=%2F", {
+      method: "POST",
+      headers: { ...bearer(token), "content-type": "text/plain", "x-request-id": "r-1" },
+      body: "hello origin",
+    });
+    expect(res.status).toBe(200);
+    const echo = (await res.json()) as Echo;
+    expect(echo.method).toBe("POST");
+    expect(echo.url).toBe("http://echo-origin.local/base/items/42?view=full&x=%2F");
+    expect(echo.body).toBe("hello origin");
+    expect(echo.headers["x-request-id"]).toBe("r-1");
+    expect(echo.headers["content-type"]).toBe("text/plain");
+  });
+
+  it("streams a request body through rather than buffering it", async () => {
+    const token = await mintToken("alice");
+    const chunks = ["part one, ", "part two"];
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const next = chunks.shift();
+        if (next === undefined) controller.close();
+        else controller.enqueue(new TextEncoder().encode(next));
+      },
+    });
+    const res = await exports.default.fetch("https://gate.test/upload", {
+      method: "PUT",
+      headers: bearer(token),
+      body,
+      // @ts-expect-error: duplex is required by the fetch spec for stream bodies
+      duplex: "half",
+    });
+    expect(((await res.json()) as Echo).body).toBe("part one, part two");
+  });
+
+  it("strips Authorization and every inbound X-Caller-* header (ATTACKS #15)", async () => {
+    const token = await mintToken("alice");
+    const res = await exports.default.fetch("https://gate.test/", {
+      headers: {
+        ...bearer(token),
+        "x-caller-arn": "arn:aws:iam::111122223333:role/admin",
+        "X-Caller-Principal": "arn:aws:iam::111122223333:role/admin",
+        "x-caller-assertion": "forged",
+        "x-caller-anything": "forged",
+      },
+    });
+    const echo = (await res.json()) as Echo;
+    expect(echo.headers.authorization).toBeUndefined();
+    expect(JSON.stringify(echo)).not.toContain(token.slice(11, 60));
+    expect(echo.headers["x-caller-arn"]).toBe("arn:aws:iam::111122223333:user/alice");
+    expect(echo.headers["x-caller-principal"]).toBe("arn:aws:iam::111122223333:user/alice");
+    expect(echo.headers["x-caller-assertion"]).toBeUndefined();
+    expect(echo.headers["x-caller-anything"]).toBeUndefined();
+  });
+
+  it("hands an origin redirect back to the client instead of following it", async () => {
+    const res = await exports.default.fetch("https://gate.test/redirect", {
+      headers: bearer(await mintToken("alice")),
+      redirect: "manual",
+    });
+    expect(res.status).toBe(302);
+    expect(res.headers.get("location")).toBe("https://elsewhere.example/next");
+  });
+
+  it("answers 502 problem+json when the origin cannot be reached", async () => {
+    const app = createGateApp();
+    const unreachable = { fetch: () => Promise.reject(new TypeError("connection refused")) } as unknown as Fetcher;
+    const res = await app.fetch(
+      new Request("https://gate.test/x", { headers: bearer(await mintToken("alice")) }),
+      { ...env, ORIGIN: unreachable },
+      { waitUntil() {}, passThroughOnException() {} } as unknown as ExecutionContext,
+    );
+    expect(res.status).toBe(502);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    expect(((await res.json()) as { code: string }).code).toBe("origin_unreachable");
+  });
+
+  it("does not forward a caller the policy denies", async () => {
+    const res = await exports.default.fetch("https://gate.test/", { headers: bearer(await mintToken("reader")) });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { code: string }).code).toBe("policy_denied");
+  });
+});

@@ -1,0 +1,102 @@
+import { env, exports } from "cloudflare:workers";
+import { AwsV4Signer } from "aws4fetch";
+import { describe, expect, it } from "vitest";
+import { stsCallsFor } from "../support/emulator";
+import { amzDate, bearer, encodeToken, identity, mintToken, TEST_AUDIENCE } from "../support/tokens";
+
+interface Problem {
+  code: string;
+  status: number;
+  detail: string;
+}
+
+async function send(token: string) {
+  const res = await exports.default.fetch("https://gate.test/resource", { headers: bearer(token) });
+  return { res, body: (await res.json()) as Problem };
+}
+
+/** Nothing about a failed exchange may be cached: the next request must ask STS again. */
+async function expectNotCached(token: string, code: string, arn: string): Promise<void> {
+  const before = await stsCallsFor(token);
+  const again = await send(token);
+  expect(again.body.code).toBe(code);
+  expect(await stsCallsFor(token)).toBe(before + 1);
+  const keys = await env.IDENTITY_CACHE.list();
+  for (const key of keys.keys) {
+    const value = await env.IDENTITY_CACHE.get(key.name);
+    expect(value ?? "").not.toContain(arn);
+  }
+}
+
+describe("STS failing: fail closed, never forward, never cache", () => {
+  it.each([
+    ["fault-throttle", "sts_throttled"],
+    ["fault-internal", "sts_unavailable"],
+    ["fault-redirect", "sts_redirect"],
+    ["fault-html", "sts_bad_response"],
+    ["fault-xml", "sts_bad_response"],
+    ["fault-extra-field", "sts_bad_response"],
+    ["fault-missing-field", "sts_bad_response"],
+    ["fault-wrong-type", "sts_bad_response"],
+    ["fault-account-mismatch", "sts_inconsistent_identity"],
+    ["fault-huge", "sts_bad_response"],
+    ["userid-confusion", "sts_inconsistent_identity"],
+  ])("%s → 503 %s with Retry-After", async (name, code) => {
+    const token = await mintToken(name);
+    const { res, body } = await send(token);
+    expect(res.status).toBe(503);
+    expect(body.code).toBe(code);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(await stsCallsFor(token)).toBe(1);
+    await expectNotCached(token, code, identity(name).arn);
+  });
+
+  it.each([["fault-slow"], ["fault-trickle"]])("%s → 503 sts_timeout after STS_TIMEOUT_MS", async (name) => {
+    const started = Date.now();
+    const { res, body } = await send(await mintToken(name));
+    expect(res.status).toBe(503);
+    expect(body.code).toBe("sts_timeout");
+    // The test env sets STS_TIMEOUT_MS=1000; the emulator's slow fault waits 10 s.
+    expect(Date.now() - started).toBeLessThan(8000);
+  });
+});
+
+describe("STS refusing the caller: 401, remembered until the token expires", () => {
+  it("an expired session token (ExpiredToken)", async () => {
+    const token = await mintToken("expired-session");
+    const { res, body } = await send(token);
+    expect(res.status).toBe(401);
+    expect(body.code).toBe("sts_refused");
+    expect(body.detail).toContain("ExpiredToken");
+    expect(res.headers.get("www-authenticate")).toContain('error="invalid_token"');
+  });
+
+  it("an access key STS does not know (InvalidClientTokenId)", async () => {
+    const signer = new AwsV4Signer({
+      url: "https://sts.us-east-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15",
+      headers: { "x-k8s-aws-id": TEST_AUDIENCE },
+      accessKeyId: "AKIAUNKNOWNKEY000001",
+      secretAccessKey: "not-a-real-secret",
+      service: "sts",
+      region: "us-east-1",
+      signQuery: true,
+      datetime: amzDate(Date.now()),
+    });
+    const token = encodeToken((await signer.sign()).url.toString());
+    const { res, body } = await send(token);
+    expect(res.status).toBe(401);
+    expect(body.detail).toContain("InvalidClientTokenId");
+    // Refused once, never sent to STS again: junk cannot burn the account's STS quota.
+    expect((await send(token)).res.status).toBe(401);
+    expect((await send(token)).res.status).toBe(401);
+    expect(await stsCallsFor(token)).toBe(1);
+  });
+
+  it("a token whose signature STS does not accept (SignatureDoesNotMatch)", async () => {
+    const token = await mintToken("alice", { audience: "not-this-gate" });
+    expect((await send(token)).body.code).toBe("sts_refused");
+    expect((await send(token)).body.code).toBe("sts_refused");
+    expect(await stsCallsFor(token)).toBe(1);
+  });
+});

@@ -32,6 +32,7 @@ describe("STS failing: fail closed, never forward, never cache", () => {
   it.each([
     ["fault-throttle", "sts_throttled"],
     ["fault-internal", "sts_unavailable"],
+    ["fault-unavailable", "sts_unavailable"],
     ["fault-redirect", "sts_redirect"],
     ["fault-html", "sts_bad_response"],
     ["fault-xml", "sts_bad_response"],

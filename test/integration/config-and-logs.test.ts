@@ -1,0 +1,80 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { createGateApp } from "../../src/app";
+import { bearer, decodeToken, identity, mintToken } from "../support/tokens";
+
+async function through(testEnv: object, token?: string) {
+  const ctx = createExecutionContext();
+  const headers: HeadersInit = token ? bearer(token) : {};
+  const res = await createGateApp().fetch(new Request("https://gate.test/cfg", { headers }), testEnv, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("configuration", () => {
+  it("accepts POLICY as a JSON string as well as a table", async () => {
+    const res = await through({ ...env, POLICY: JSON.stringify({ allow: ["arn:aws:iam::111122223333:user/alice"] }) }, await mintToken("alice"));
+    expect(res.status).toBe(200);
+  });
+
+  it.each([
+    ["a missing AUDIENCE", { AUDIENCE: undefined }, "AUDIENCE"],
+    ["an ORIGIN_URL that is not a URL", { ORIGIN_URL: "origin.example.com" }, "ORIGIN_URL"],
+    ["a POLICY that is not JSON", { POLICY: "{allow:" }, "POLICY"],
+    ["a POLICY with a typo'd key", { POLICY: { alow: ["arn:aws:iam::111122223333:user/alice"] } }, "POLICY"],
+    ["a wildcard account", { POLICY: { allow: ["arn:aws:iam::*:role/deployer"] } }, "POLICY.allow[0]"],
+    ["a non-numeric STS_TIMEOUT_MS", { STS_TIMEOUT_MS: "soon" }, "STS_TIMEOUT_MS"],
+    ["no KV namespace", { IDENTITY_CACHE: undefined }, "IDENTITY_CACHE"],
+  ])("fails closed on %s: 500 misconfigured, and a log line naming the field", async (_name, override, field) => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    const res = await through({ ...env, ...override }, await mintToken("alice"));
+    expect(res.status).toBe(500);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    expect(((await res.json()) as { code: string }).code).toBe("misconfigured");
+    const lines = log.mock.calls.map((c) => JSON.parse(String(c[0])) as { event: string; message: string });
+    expect(lines.some((l) => l.event === "config" && l.message.startsWith(`${field}:`))).toBe(true);
+  });
+});
+
+describe("decision logs", () => {
+  it("writes one JSON line per decision, with identity, cache and STS time", async () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    await through(env, await mintToken("deployer"));
+    const lines = log.mock.calls.map((c) => JSON.parse(String(c[0])) as Record<string, unknown>);
+    const decisions = lines.filter((l) => l.event === "decision");
+    expect(decisions).toHaveLength(1);
+    expect(decisions[0]).toMatchObject({
+      outcome: "allow",
+      principal: "arn:aws:iam::111122223333:role/deployer",
+      type: "assumed-role",
+      account: "111122223333",
+      cache: "miss",
+      rule: "arn:aws:iam::111122223333:role/deployer",
+    });
+    expect(typeof decisions[0]!.stsMs).toBe("number");
+  });
+
+  it("never writes the token, its signature or a session token, allowed or refused", async () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    const tokens = [
+      await mintToken("deployer"),
+      await mintToken("deployer", { audience: "elsewhere" }),
+      await mintToken("fault-throttle"),
+      await mintToken("federated-bob"),
+    ];
+    const bodies: string[] = [];
+    for (const token of tokens) bodies.push(await (await through(env, token)).text());
+    const output = log.mock.calls.map((c) => String(c[0])).join("\n") + bodies.join("\n");
+    for (const token of tokens) {
+      const url = decodeToken(token);
+      expect(output).not.toContain(token.slice(11, 51));
+      expect(output).not.toContain(/X-Amz-Signature=([0-9a-f]{64})/.exec(url)![1]);
+    }
+    expect(output).not.toContain(encodeURIComponent(identity("deployer").sessionToken!));
+    expect(output).not.toContain(identity("deployer").sessionToken!);
+    expect(output).not.toContain(identity("deployer").secretAccessKey);
+  });
+});

@@ -3,7 +3,7 @@ import type { IdentityCache } from "./cache";
 import { parseConfig, type GateConfig, type GateEnv } from "./config";
 import { forwardToOrigin } from "./forward";
 import { log } from "./log";
-import { gateAuth, type GateVariables } from "./middleware";
+import { stsAuth, type StsAuthVariables } from "./middleware";
 import { GateProblem, problemResponse } from "./problem";
 
 export interface GateAppOptions {
@@ -11,9 +11,9 @@ export interface GateAppOptions {
   cache?: IdentityCache;
 }
 
-type AppEnv = { Bindings: GateEnv; Variables: GateVariables & { config: GateConfig } };
+type AppEnv = { Bindings: GateEnv; Variables: StsAuthVariables & { config: GateConfig } };
 
-/** The gate: configuration, then authentication and policy, then forwarding. */
+/** The gate: the stsAuth middleware configured from the Worker's env, then forwarding. */
 export function createGateApp(options: GateAppOptions = {}) {
   const app = new Hono<AppEnv>();
 
@@ -23,7 +23,20 @@ export function createGateApp(options: GateAppOptions = {}) {
     c.set("config", config);
     await next();
   });
-  app.use("*", gateAuth({ config: (env) => configFor(env as GateEnv) as GateConfig, ...options }));
+  app.use(
+    "*",
+    stsAuth((c) => {
+      const config = c.get("config") as GateConfig;
+      return {
+        audience: config.audience,
+        policy: config.policy,
+        kv: config.identityCache,
+        sts: config.sts,
+        timeoutMs: config.stsTimeoutMs,
+        ...options,
+      };
+    }),
+  );
   app.all("*", (c) => forwardToOrigin(c.req.raw, c.var.caller, { originUrl: c.var.config.originUrl, origin: c.var.config.origin }));
 
   app.onError((error) => {
@@ -37,10 +50,11 @@ export function createGateApp(options: GateAppOptions = {}) {
 // The env object is stable for an isolate's life, so configuration is parsed once per env.
 const configs = new WeakMap<object, GateConfig | GateProblem>();
 
-function configFor(env: GateEnv): GateConfig | GateProblem {
-  let config = configs.get(env);
+function configFor(env: GateEnv | undefined): GateConfig | GateProblem {
+  const key = env ?? {};
+  let config = configs.get(key);
   if (config === undefined) {
-    const parsed = parseConfig(env ?? {});
+    const parsed = parseConfig(key);
     if (parsed.ok) {
       config = parsed.config;
     } else {
@@ -48,7 +62,7 @@ function configFor(env: GateEnv): GateConfig | GateProblem {
       for (const issue of parsed.issues) log({ event: "config", level: "error", message: issue, code: "misconfigured" });
       config = new GateProblem("misconfigured", "The gate's configuration is invalid; its logs name the field.");
     }
-    configs.set(env ?? {}, config);
+    configs.set(key, config);
   }
   return config;
 }

@@ -1,7 +1,8 @@
 import * as z from "zod";
 import { compilePolicy, PolicySchema, type Policy } from "./policy";
+import { DEFAULT_STS_TIMEOUT_MS } from "./sts/exchange";
 
-export const DEFAULT_STS_TIMEOUT_MS = 5000;
+export { DEFAULT_STS_TIMEOUT_MS };
 
 /** The bindings and vars the gate reads; the names are part of the interface. */
 export interface GateEnv {

@@ -1,7 +1,7 @@
 import { createGateApp } from "./app";
 
 export { createGateApp, type GateAppOptions } from "./app";
-export { gateAuth, type Caller, type GateAuthOptions } from "./middleware";
+export { stsAuth, type Caller, type StsAuthOptions } from "./middleware";
 export { GateProblem, PROBLEMS, type ProblemCode } from "./problem";
 
 export default createGateApp();

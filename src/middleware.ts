@@ -1,10 +1,11 @@
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { IdentityCache, type Resolved } from "./cache";
-import type { GateConfig } from "./config";
 import { identityFromSts, type CallerIdentity } from "./identity";
 import { log, type DecisionLog } from "./log";
+import { compilePolicy, PolicySchema, type Policy, type PolicyDocument } from "./policy";
 import { GateProblem } from "./problem";
-import { exchangeWithSts } from "./sts/exchange";
+import { DEFAULT_STS_TIMEOUT_MS, exchangeWithSts } from "./sts/exchange";
 import { validateAuthorization } from "./token/validate";
 
 export interface Caller extends CallerIdentity {
@@ -13,47 +14,57 @@ export interface Caller extends CallerIdentity {
   cache: Resolved["cache"];
 }
 
-export type GateVariables = { caller: Caller };
+export type StsAuthVariables = { caller: Caller };
 
-export interface GateAuthOptions {
-  /** Resolves the gate's configuration for this request (usually from the Worker's env). */
-  config: (env: unknown) => GateConfig;
+export interface StsAuthOptions {
+  /** This service's audience: the `x-k8s-aws-id` value tokens must be signed for. */
+  audience: string;
+  /** A policy document (`{ allow: [...] }`) or a compiled policy. */
+  policy: PolicyDocument | Policy;
+  /** Shares verified identities across isolates; omit for memory only. */
+  kv?: KVNamespace;
+  /** How to reach STS; defaults to the network. Tests and `wrangler dev` pass the emulator. */
+  sts?: Fetcher | ((request: Request) => Promise<Response>);
+  /** Deadline for the STS exchange; default 5000 ms. */
+  timeoutMs?: number;
   /** Epoch milliseconds; injectable so recorded tokens can be replayed in tests. */
   now?: () => number;
+  /** The in-isolate cache; by default one per middleware instance. */
   cache?: IdentityCache;
 }
 
 /**
- * Verifies the bearer token (local rules, then STS, through the cache), applies the policy,
- * and sets `c.var.caller`. Refusals are thrown as GateProblem (an HTTPException).
+ * Verifies the bearer token (local rules, then STS through the cache), applies the policy
+ * to the request, and sets `c.var.caller`. Refusals are thrown as GateProblem, an
+ * HTTPException whose response is the problem+json body.
+ *
+ * `options` may be a function of the context, for values that come from bindings.
  */
-export function gateAuth(options: GateAuthOptions) {
-  const now = options.now ?? Date.now;
-  const cache = options.cache ?? new IdentityCache();
-  return createMiddleware<{ Variables: GateVariables }>(async (c, next) => {
-    const config = options.config(c.env);
-    const entry: DecisionLog = {
-      event: "decision",
-      outcome: "deny",
-      status: 401,
-      method: c.req.method,
-      path: new URL(c.req.url).pathname,
-    };
+export function stsAuth(options: StsAuthOptions | ((c: Context) => StsAuthOptions)) {
+  const fallbackCache = (typeof options === "object" ? options.cache : undefined) ?? new IdentityCache();
+  return createMiddleware<{ Variables: StsAuthVariables }>(async (c, next) => {
+    const o = typeof options === "function" ? options(c) : options;
+    const now = o.now ?? Date.now;
+    const cache = o.cache ?? fallbackCache;
+    const policy = toPolicy(o.policy);
+    const path = new URL(c.req.url).pathname;
+    const entry: DecisionLog = { event: "decision", outcome: "deny", status: 401, method: c.req.method, path };
     try {
       const token = validateAuthorization(c.req.header("authorization"), now());
+      const sts = o.sts;
       const resolved = await cache.resolve({
         token,
-        audience: config.audience,
-        kv: config.identityCache,
+        audience: o.audience,
+        kv: o.kv,
         now: now(),
         clock: now,
         waitUntil: (p) => waitUntil(c, p),
         verify: async () =>
           identityFromSts(
             await exchangeWithSts(token, {
-              audience: config.audience,
-              timeoutMs: config.stsTimeoutMs,
-              fetch: (req) => (config.sts ? config.sts.fetch(req) : fetch(req)),
+              audience: o.audience,
+              timeoutMs: o.timeoutMs ?? DEFAULT_STS_TIMEOUT_MS,
+              fetch: sts === undefined ? (req) => fetch(req) : typeof sts === "function" ? sts : (req) => sts.fetch(req),
             }),
             token.endpoint.partition,
           ),
@@ -67,7 +78,7 @@ export function gateAuth(options: GateAuthOptions) {
         cache: resolved.cache,
         stsMs: resolved.stsMs,
       });
-      const decision = config.policy.decide(identity);
+      const decision = policy.decide(identity, { method: c.req.method, path });
       if (!decision.allowed) throw new GateProblem(decision.code, `Denied: ${decision.reason}.`);
       Object.assign(entry, { outcome: "allow", status: 200, rule: decision.rule });
       c.set("caller", { ...identity, rule: decision.rule, cache: resolved.cache });
@@ -88,7 +99,19 @@ export function gateAuth(options: GateAuthOptions) {
   });
 }
 
-function waitUntil(c: { executionCtx: { waitUntil(promise: Promise<unknown>): void } }, promise: Promise<unknown>): void {
+const compiled = new WeakMap<object, Policy>();
+
+function toPolicy(policy: PolicyDocument | Policy): Policy {
+  if ("decide" in policy && typeof policy.decide === "function") return policy;
+  let p = compiled.get(policy);
+  if (p === undefined) {
+    p = compilePolicy(PolicySchema.parse(policy));
+    compiled.set(policy, p);
+  }
+  return p;
+}
+
+function waitUntil(c: Context, promise: Promise<unknown>): void {
   try {
     c.executionCtx.waitUntil(promise);
   } catch {

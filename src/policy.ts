@@ -37,8 +37,14 @@ export type PolicyDecision =
   | { allowed: true; rule: string }
   | { allowed: false; code: "principal_type_denied" | "policy_denied"; reason: string };
 
+/** What a decision may depend on besides the caller. */
+export interface RequestFacts {
+  method: string;
+  path: string;
+}
+
 export interface Policy {
-  decide(identity: CallerIdentity): PolicyDecision;
+  decide(identity: CallerIdentity, request: RequestFacts): PolicyDecision;
 }
 
 /** Compiles a validated policy document. Evaluated on every request; decisions are never cached. */

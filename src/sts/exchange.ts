@@ -5,6 +5,7 @@ import { encodeRfc3986 } from "../token/query";
 import type { ValidatedToken } from "../token/validate";
 
 export const AUDIENCE_HEADER = "x-k8s-aws-id";
+export const DEFAULT_STS_TIMEOUT_MS = 5000;
 export const MAX_STS_BODY_BYTES = 64 * 1024;
 
 export type Fetcher = (request: Request) => Promise<Response>;

@@ -1,0 +1,56 @@
+/**
+ * `npm run mutation [-- --only <substring>]`: for each mutant in mutants.ts, copy the tree to a
+ * temporary directory, switch one rule off, run the tests, and require that some test fails.
+ * Runs outside `npm test` because it takes minutes; the README says when to run it.
+ */
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { MUTANTS } from "./mutants";
+
+const root = resolve(import.meta.dirname, "../..");
+const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
+const mutants = MUTANTS.filter((m) => only === undefined || m.rule.includes(only));
+
+const work = mkdtempSync(join(tmpdir(), "sts-gate-mutation-"));
+cpSync(root, work, { recursive: true, filter: (src) => !/\/(node_modules|\.git|dist|\.wrangler)(\/|$)/.test(src.slice(root.length)) });
+symlinkSync(join(root, "node_modules"), join(work, "node_modules"));
+
+const TESTS = ["run", "--bail=1", "test/unit", "test/integration", "test/properties"];
+
+function runTests(): boolean {
+  const run = spawnSync(join(work, "node_modules/.bin/vitest"), TESTS, { cwd: work, encoding: "utf8", env: { ...process.env, CI: "true" } });
+  return run.status === 0;
+}
+
+const survivors: string[] = [];
+try {
+  // A kill only means something if the unmutated tree passes.
+  if (!runTests()) {
+    console.log("The tests fail without any mutant; fix them first.");
+    process.exit(2);
+  }
+  for (const [i, mutant] of mutants.entries()) {
+    const path = join(work, mutant.file);
+    const original = readFileSync(path, "utf8");
+    if (!original.includes(mutant.find)) {
+      survivors.push(`${mutant.rule}: the text to mutate is gone from ${mutant.file}; update mutants.ts`);
+      console.log(`[${i + 1}/${mutants.length}] STALE   ${mutant.rule}`);
+      continue;
+    }
+    writeFileSync(path, original.replace(mutant.find, mutant.replace));
+    const killed = !runTests();
+    writeFileSync(path, original);
+    console.log(`[${i + 1}/${mutants.length}] ${killed ? "killed " : "SURVIVED"} ${mutant.rule}`);
+    if (!killed) survivors.push(mutant.rule);
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+console.log(`\n${mutants.length - survivors.length} of ${mutants.length} mutants killed.`);
+if (survivors.length > 0) {
+  console.log(`Not killed:\n${survivors.map((s) => `  - ${s}`).join("\n")}`);
+  process.exit(1);
+}

@@ -10,7 +10,11 @@ import { IdentityCache } from "../../src/cache";
 const TOKENS = 100_000;
 const MAX_ENTRIES = 10_000;
 const CHECK_EVERY = 10_000;
-const gc = (globalThis as { gc?: () => void }).gc;
+// Typechecked with the Worker code it drives, so Node's globals are declared here, not imported.
+const { gc, process } = globalThis as unknown as {
+  gc?: () => void;
+  process: { memoryUsage(): { heapUsed: number }; exit(code: number): never };
+};
 if (!gc) throw new Error("run with node --expose-gc (npm run soak does)");
 
 const now = Date.now();
@@ -23,7 +27,7 @@ function tokenFor(i: number): string {
     "https://sts.us-east-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Algorithm=AWS4-HMAC-SHA256" +
     `&X-Amz-Credential=AKIAEMULATORALICE001%2F${amzDate.slice(0, 8)}%2Fus-east-1%2Fsts%2Faws4_request&X-Amz-Date=${amzDate}` +
     `&X-Amz-SignedHeaders=host%3Bx-k8s-aws-id&X-Amz-Signature=${signature}`;
-  return `k8s-aws-v1.${Buffer.from(url).toString("base64url")}`;
+  return `k8s-aws-v1.${btoa(url).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}`;
 }
 
 const identity = JSON.stringify({
@@ -31,7 +35,7 @@ const identity = JSON.stringify({
     GetCallerIdentityResult: { Arn: "arn:aws:iam::111122223333:user/alice", Account: "111122223333", UserId: "AIDAEMULATORALICE0001" },
   },
 });
-const env = {
+const env: Parameters<typeof app.fetch>[1] = {
   AUDIENCE: "soak",
   ORIGIN_URL: "http://origin.invalid",
   POLICY: { allow: ["arn:aws:iam::111122223333:user/alice"] },
@@ -39,7 +43,7 @@ const env = {
   STS: { fetch: async () => new Response(identity, { headers: { "content-type": "application/json" } }) },
   ORIGIN: { fetch: async () => new Response("ok") },
 };
-const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} };
+const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
 const app = createGateApp({ cache: new IdentityCache(MAX_ENTRIES), now: () => now });
 
 function heapMiB(): number {

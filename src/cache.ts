@@ -22,6 +22,8 @@ export interface ResolveContext {
   waitUntil: (promise: Promise<unknown>) => void;
   /** Calls STS and checks the answer; runs at most once per key at a time. */
   verify: () => Promise<CallerIdentity>;
+  /** Runs just before an STS call (never on a cache hit); may throw to refuse the call. */
+  beforeSts?: () => Promise<void>;
   /** Clock for measuring the STS call. */
   clock: () => number;
 }
@@ -71,6 +73,7 @@ export class IdentityCache {
       this.identities.set(key, fromKv, token.expiresAt);
       return { identity: fromKv, cache: "kv" };
     }
+    await ctx.beforeSts?.();
     const started = ctx.clock();
     let identity: CallerIdentity;
     try {

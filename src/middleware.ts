@@ -31,6 +31,13 @@ export interface StsAuthOptions {
   now?: () => number;
   /** The in-isolate cache; by default one per middleware instance. */
   cache?: IdentityCache;
+  /**
+   * Limits STS-bound verifications per client (a Workers rate-limiting binding). Only a token
+   * that would cost an STS call is counted: cache hits and local rejections are free.
+   */
+  rateLimiter?: RateLimit;
+  /** The rate limiter's key for a request; default the client IP (`CF-Connecting-IP`). */
+  clientKey?: (c: Context) => string;
 }
 
 /**
@@ -59,6 +66,7 @@ export function stsAuth(options: StsAuthOptions | ((c: Context) => StsAuthOption
         now: now(),
         clock: now,
         waitUntil: (p) => waitUntil(c, p),
+        beforeSts: o.rateLimiter ? () => admitStsCall(o.rateLimiter!, (o.clientKey ?? clientIp)(c)) : undefined,
         verify: async () =>
           identityFromSts(
             await exchangeWithSts(token, {
@@ -97,6 +105,25 @@ export function stsAuth(options: StsAuthOptions | ((c: Context) => StsAuthOption
     log(entry);
     await next();
   });
+}
+
+/**
+ * STS throttles per account, so a flood of junk that each cost an STS call could lock real
+ * callers out; a client over its budget is refused before the call.
+ */
+async function admitStsCall(limiter: RateLimit, key: string): Promise<void> {
+  let outcome: RateLimitOutcome;
+  try {
+    outcome = await limiter.limit({ key });
+  } catch {
+    // The limiter is a guard for STS, not a dependency: if it fails, the request proceeds.
+    return;
+  }
+  if (!outcome.success) throw new GateProblem("rate_limited", "Too many token verifications from this client; retry later.");
+}
+
+function clientIp(c: Context): string {
+  return c.req.header("cf-connecting-ip") ?? "unknown";
 }
 
 const compiled = new WeakMap<object, Policy>();

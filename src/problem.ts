@@ -47,6 +47,7 @@ export const PROBLEMS = {
   sts_redirect: { status: 503, title: "STS answered with a redirect" },
   sts_bad_response: { status: 503, title: "STS answered with something other than a GetCallerIdentity result" },
   sts_inconsistent_identity: { status: 503, title: "STS answered with an identity that does not agree with itself" },
+  rate_limited: { status: 429, title: "Too many token verifications" },
   // Identity and policy.
   principal_unsupported: { status: 403, title: "Principal type is not supported" },
   principal_type_denied: { status: 403, title: "Principal type is not allowed by the policy" },
@@ -62,6 +63,7 @@ export type ProblemCode = keyof typeof PROBLEMS;
 
 /** How long a client should wait before retrying a 503, in seconds. */
 const RETRY_AFTER_SECONDS: Partial<Record<ProblemCode, number>> = {
+  rate_limited: 10,
   sts_throttled: 5,
   sts_unavailable: 2,
   sts_unreachable: 2,

@@ -101,3 +101,18 @@ describe("STS refusing the caller: 401, remembered until the token expires", () 
     expect(await stsCallsFor(token)).toBe(1);
   });
 });
+
+describe("STS unreachable", () => {
+  it("a connection reset → 503 sts_unreachable, not forwarded", async () => {
+    const { createGateApp } = await import("../../src/app");
+    const reset = { fetch: () => Promise.reject(new TypeError("Network connection lost.")) } as unknown as Fetcher;
+    const res = await createGateApp().fetch(
+      new Request("https://gate.test/x", { headers: bearer(await mintToken("alice")) }),
+      { ...env, STS: reset },
+      { waitUntil() {}, passThroughOnException() {} } as unknown as ExecutionContext,
+    );
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).not.toBeNull();
+    expect(((await res.json()) as Problem).code).toBe("sts_unreachable");
+  });
+});

@@ -1,6 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { build } from "esbuild";
 import { defineConfig } from "vitest/config";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
 
 /**
  * The auxiliary Workers (the STS emulator and the echo origin) run beside the gate in the same
@@ -28,6 +29,9 @@ export default defineConfig({
             modules: true,
             scriptPath: await bundle("test/echo-origin/worker.ts", "dist/test/echo-origin.js"),
             compatibilityDate: "2026-11-01",
+            // Its vars (the gate's test public key, issuer, audience) from its own wrangler.toml
+            // [env.test], so `npm run dev` and the tests read one source.
+            bindings: unstable_getMiniflareWorkerOptions("test/echo-origin/wrangler.toml", "test").workerOptions.bindings as Record<string, string>,
           },
         ],
       },

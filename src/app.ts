@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { assertionSignerFor, AssertionKeyError, type AssertionSigner } from "./assertion/signer";
 import type { IdentityCache } from "./cache";
 import { parseConfig, type GateConfig, type GateEnv } from "./config";
 import { forwardToOrigin } from "./forward";
@@ -11,17 +12,32 @@ export interface GateAppOptions {
   cache?: IdentityCache;
 }
 
-type AppEnv = { Bindings: GateEnv; Variables: StsAuthVariables & { config: GateConfig } };
+/** Where the gate publishes its assertion keys; answered before authentication. */
+export const JWKS_PATH = "/.well-known/jwks.json";
+
+/** The configuration with its keys imported: what the request path needs. */
+interface ReadyConfig {
+  config: GateConfig;
+  signer: AssertionSigner | undefined;
+}
+
+type AppEnv = { Bindings: GateEnv; Variables: StsAuthVariables & { config: GateConfig; signer: AssertionSigner | undefined } };
 
 /** The gate: the stsAuth middleware configured from the Worker's env, then forwarding. */
 export function createGateApp(options: GateAppOptions = {}) {
   const app = new Hono<AppEnv>();
 
   app.use("*", async (c, next) => {
-    const config = configFor(c.env);
-    if (config instanceof GateProblem) return config.getResponse();
-    c.set("config", config);
+    const ready = await configFor(c.env);
+    if (ready instanceof GateProblem) return ready.getResponse();
+    c.set("config", ready.config);
+    c.set("signer", ready.signer);
     await next();
+  });
+  // Public keys are public: no token needed, and origins' verifiers may cache them.
+  app.get(JWKS_PATH, (c) => {
+    const body = c.var.signer?.jwksBody ?? `{"keys":[]}`;
+    return new Response(body, { headers: { "content-type": "application/json", "cache-control": "public, max-age=300" } });
   });
   app.use(
     "*",
@@ -37,7 +53,16 @@ export function createGateApp(options: GateAppOptions = {}) {
       };
     }),
   );
-  app.all("*", (c) => forwardToOrigin(c.req.raw, c.var.caller, { originUrl: c.var.config.originUrl, origin: c.var.config.origin }));
+  app.all("*", (c) => {
+    const { caller, config, signer } = c.var;
+    return forwardToOrigin(c.req.raw, caller, {
+      originUrl: config.originUrl,
+      origin: config.origin,
+      // Real time, not options.now: that clock is for replaying recorded tokens; the
+      // assertion is checked by the origin against its own clock.
+      assert: signer && ((request) => signer.sign(caller, request, Date.now())),
+    });
+  });
 
   app.onError((error) => {
     if (error instanceof GateProblem) return error.getResponse();
@@ -47,22 +72,48 @@ export function createGateApp(options: GateAppOptions = {}) {
   return app;
 }
 
-// The env object is stable for an isolate's life, so configuration is parsed once per env.
-const configs = new WeakMap<object, GateConfig | GateProblem>();
+// The env object is stable for an isolate's life, so configuration is parsed, and the
+// assertion key imported, once per env.
+const configs = new WeakMap<object, Promise<ReadyConfig | GateProblem>>();
 
-function configFor(env: GateEnv | undefined): GateConfig | GateProblem {
+function configFor(env: GateEnv | undefined): Promise<ReadyConfig | GateProblem> {
   const key = env ?? {};
-  let config = configs.get(key);
-  if (config === undefined) {
-    const parsed = parseConfig(key);
-    if (parsed.ok) {
-      config = parsed.config;
-    } else {
-      // Each issue names the field; values are never printed, since vars may hold secrets.
-      for (const issue of parsed.issues) log({ event: "config", level: "error", message: issue, code: "misconfigured" });
-      config = new GateProblem("misconfigured", "The gate's configuration is invalid; its logs name the field.");
-    }
-    configs.set(key, config);
+  let ready = configs.get(key);
+  if (ready === undefined) {
+    ready = prepare(key);
+    configs.set(key, ready);
   }
-  return config;
+  return ready;
+}
+
+async function prepare(env: GateEnv): Promise<ReadyConfig | GateProblem> {
+  const parsed = parseConfig(env);
+  if (!parsed.ok) return misconfigured(parsed.issues);
+  const { config } = parsed;
+  if (config.assertion === undefined) {
+    log({
+      event: "config",
+      level: "warn",
+      message:
+        "ASSERTION_PRIVATE_JWK is not set: requests are forwarded without X-Caller-Assertion, so the origin can trust the X-Caller-* headers only as far as it trusts the network path from the gate",
+      setting: "ASSERTION_PRIVATE_JWK",
+    });
+    return { config, signer: undefined };
+  }
+  try {
+    return { config, signer: await assertionSignerFor(config.assertion) };
+  } catch (error) {
+    // The message names the field and never the key; an unexpected error is reported by name only.
+    return misconfigured([error instanceof AssertionKeyError ? error.message : `ASSERTION_PRIVATE_JWK: could not be prepared (${errorName(error)})`]);
+  }
+}
+
+function misconfigured(issues: string[]): GateProblem {
+  // Each issue names the field; values are never printed, since vars may hold secrets.
+  for (const issue of issues) log({ event: "config", level: "error", message: issue, code: "misconfigured" });
+  return new GateProblem("misconfigured", "The gate's configuration is invalid; its logs name the field.");
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
 }

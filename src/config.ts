@@ -1,4 +1,6 @@
 import * as z from "zod";
+import { PrivateJwkSchema, PublicJwkSchema } from "./assertion/keys";
+import type { AssertionSettings } from "./assertion/signer";
 import { compilePolicy, PolicySchema, type Policy } from "./policy";
 import { DEFAULT_STS_TIMEOUT_MS } from "./sts/exchange";
 
@@ -11,6 +13,14 @@ export interface GateEnv {
   ORIGIN_URL?: unknown;
   POLICY?: unknown;
   STS_TIMEOUT_MS?: unknown;
+  /** The private JWK (Ed25519 or P-256) that signs `X-Caller-Assertion`. A Workers secret. */
+  ASSERTION_PRIVATE_JWK?: unknown;
+  /** During a key rotation: the previous public JWK, still published in the JWKS. */
+  ASSERTION_PREVIOUS_PUBLIC_JWK?: unknown;
+  /** The assertion's `aud`; default: the origin (scheme, host, port) of ORIGIN_URL. */
+  ASSERTION_AUDIENCE?: unknown;
+  /** The assertion's `iss`; default: `urn:sts-gate:<AUDIENCE>`. */
+  ASSERTION_ISSUER?: unknown;
   /** Development and tests only: reach STS through this binding instead of the network. */
   STS?: Fetcher;
   /** Development and tests only: reach the origin through this binding instead of the network. */
@@ -25,6 +35,8 @@ export interface GateConfig {
   stsTimeoutMs: number;
   sts: Fetcher | undefined;
   origin: Fetcher | undefined;
+  /** Signed identity assertions; undefined when no key is configured (the gate warns). */
+  assertion: AssertionSettings | undefined;
 }
 
 const KvBinding = z.custom<KVNamespace>(
@@ -50,6 +62,23 @@ const JsonOrObject = z.union([
   z.record(z.string(), z.unknown()),
 ]);
 
+/**
+ * A JSON string (`wrangler secret put`) or an object (a wrangler.toml table). Unlike a
+ * z.union, keeps its own "not valid JSON" message, and never quotes the value: it is a key.
+ */
+const JsonText = z.unknown().transform((v, ctx) => {
+  if (typeof v !== "string") return v;
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    ctx.addIssue({ code: "custom", message: "is a string but not valid JSON" });
+    return z.NEVER;
+  }
+});
+
+/** `iss` and `aud` are compared as exact strings by every verifier; keep them plain. */
+const ClaimString = z.string().regex(/^[\x21-\x7e]{1,1024}$/, { error: "must be 1 to 1024 visible ASCII characters" });
+
 const EnvSchema = z.object({
   IDENTITY_CACHE: KvBinding,
   // Sent as the x-k8s-aws-id header value, so it must be a plain header-safe token.
@@ -64,6 +93,10 @@ const EnvSchema = z.object({
   STS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(DEFAULT_STS_TIMEOUT_MS),
   STS: FetcherBinding.optional(),
   ORIGIN: FetcherBinding.optional(),
+  ASSERTION_PRIVATE_JWK: JsonText.pipe(PrivateJwkSchema).optional(),
+  ASSERTION_PREVIOUS_PUBLIC_JWK: JsonText.pipe(PublicJwkSchema).optional(),
+  ASSERTION_AUDIENCE: ClaimString.optional(),
+  ASSERTION_ISSUER: ClaimString.optional(),
 });
 
 export type ConfigResult = { ok: true; config: GateConfig } | { ok: false; issues: string[] };
@@ -78,6 +111,9 @@ export function parseConfig(env: GateEnv): ConfigResult {
     };
   }
   const e = parsed.data;
+  if (e.ASSERTION_PREVIOUS_PUBLIC_JWK !== undefined && e.ASSERTION_PRIVATE_JWK === undefined) {
+    return { ok: false, issues: ["ASSERTION_PREVIOUS_PUBLIC_JWK: is set, but ASSERTION_PRIVATE_JWK is not (a previous key only makes sense beside a current one)"] };
+  }
   return {
     ok: true,
     config: {
@@ -88,6 +124,15 @@ export function parseConfig(env: GateEnv): ConfigResult {
       stsTimeoutMs: e.STS_TIMEOUT_MS,
       sts: e.STS,
       origin: e.ORIGIN,
+      assertion:
+        e.ASSERTION_PRIVATE_JWK === undefined
+          ? undefined
+          : {
+              privateJwk: e.ASSERTION_PRIVATE_JWK,
+              previousPublicJwk: e.ASSERTION_PREVIOUS_PUBLIC_JWK,
+              issuer: e.ASSERTION_ISSUER ?? `urn:sts-gate:${e.AUDIENCE}`,
+              audience: e.ASSERTION_AUDIENCE ?? e.ORIGIN_URL.origin,
+            },
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { CallerIdentity } from "./identity";
+import { requestTarget } from "./origin/claims";
 import { log } from "./log";
 import { GateProblem } from "./problem";
 
@@ -9,12 +10,19 @@ export const CALLER_HEADERS = {
   account: "X-Caller-Account",
   userId: "X-Caller-User-Id",
   type: "X-Caller-Type",
+  /** The signed assertion (a JWT) of all of the above, bound to this request. */
+  assertion: "X-Caller-Assertion",
 } as const;
 
 export interface ForwardOptions {
   originUrl: URL;
   /** A service binding in development and tests; the network in production. */
   origin: Fetcher | undefined;
+  /**
+   * Signs the assertion for the request as the origin will receive it: its method, and its
+   * path and query at the origin (`htu`, ORIGIN_URL's prefix included). Omitted: no assertion.
+   */
+  assert?: (request: { method: string; htu: string }) => Promise<string>;
 }
 
 /** ORIGIN_URL's path is a prefix; the request's path and query are appended to it. */
@@ -48,13 +56,16 @@ export function originHeaders(inbound: Headers, identity: CallerIdentity): Heade
  */
 export async function forwardToOrigin(request: Request, identity: CallerIdentity, options: ForwardOptions): Promise<Response> {
   const hasBody = request.method !== "GET" && request.method !== "HEAD";
+  // Parsed once: the URL fetched and the htu signed are the same serialization.
+  const target = new URL(originTarget(options.originUrl, request.url));
+  const headers = originHeaders(request.headers, identity);
+  if (options.assert) headers.set(CALLER_HEADERS.assertion, await options.assert({ method: request.method, htu: requestTarget(target) }));
   const init: RequestInit = {
     method: request.method,
-    headers: originHeaders(request.headers, identity),
+    headers,
     body: hasBody ? request.body : null,
     redirect: "manual",
   };
-  const target = originTarget(options.originUrl, request.url);
   try {
     return options.origin ? await options.origin.fetch(target, init) : await fetch(target, init);
   } catch (error) {

@@ -63,7 +63,9 @@ describe("forwarding to the origin", () => {
     expect(JSON.stringify(echo)).not.toContain(token.slice(11, 60));
     expect(echo.headers["x-caller-arn"]).toBe("arn:aws:iam::111122223333:user/alice");
     expect(echo.headers["x-caller-principal"]).toBe("arn:aws:iam::111122223333:user/alice");
-    expect(echo.headers["x-caller-assertion"]).toBeUndefined();
+    // The forged assertion is gone; the one the origin gets is the gate's own (it verified it).
+    expect(echo.headers["x-caller-assertion"]).not.toBe("forged");
+    expect(echo.headers["x-caller-assertion"]).toMatch(/^eyJ[\w-]*\.[\w-]+\.[\w-]+$/);
     expect(echo.headers["x-caller-anything"]).toBeUndefined();
   });
 

@@ -1,0 +1,63 @@
+import * as z from "zod";
+
+/**
+ * The shapes of the gate's assertion keys, checked by the configuration schema. Messages never
+ * quote a value: a private key must not end up in a log.
+ */
+
+const b64url32 = z.string({ error: "must be a string" }).regex(/^[A-Za-z0-9_-]{43}$/, {
+  error: "must be 43 base64url characters (32 bytes)",
+});
+const Kid = z.string({ error: "must be a string" }).regex(/^[\x21-\x7e]{1,256}$/, { error: "must be 1 to 256 visible ASCII characters" });
+const Use = z.literal("sig", { error: 'must be "sig" if present' });
+
+const Ed25519Public = z.object({
+  kty: z.literal("OKP"),
+  crv: z.literal("Ed25519", { error: 'must be "Ed25519" (the only OKP curve the gate signs with)' }),
+  x: b64url32,
+  alg: z.literal("EdDSA", { error: 'must be "EdDSA" for an Ed25519 key, if present' }).optional(),
+  kid: Kid.optional(),
+  use: Use.optional(),
+});
+
+const P256Public = z.object({
+  kty: z.literal("EC"),
+  crv: z.literal("P-256", { error: 'must be "P-256" (the only EC curve the gate signs with)' }),
+  x: b64url32,
+  y: b64url32,
+  alg: z.literal("ES256", { error: 'must be "ES256" for a P-256 key, if present' }).optional(),
+  kid: Kid.optional(),
+  use: Use.optional(),
+});
+
+const KTY_ERROR = { error: 'kty must be "OKP" (Ed25519, EdDSA) or "EC" (P-256, ES256)' };
+
+export const PrivateJwkSchema = z.discriminatedUnion(
+  "kty",
+  [Ed25519Public.extend({ d: b64url32 }), P256Public.extend({ d: b64url32 })],
+  KTY_ERROR,
+);
+
+const NO_PRIVATE_PART = z.never({ error: "must not be there: this key is published, so it must be the public key only" });
+
+export const PublicJwkSchema = z.discriminatedUnion(
+  "kty",
+  [Ed25519Public.extend({ d: NO_PRIVATE_PART.optional() }), P256Public.extend({ d: NO_PRIVATE_PART.optional() })],
+  KTY_ERROR,
+);
+
+export type PrivateJwk = z.infer<typeof PrivateJwkSchema>;
+export type PublicJwk = z.infer<typeof PublicJwkSchema>;
+
+/** The JWS algorithm a key signs with. */
+export function algorithmOf(jwk: { kty: "OKP" | "EC" }): "EdDSA" | "ES256" {
+  return jwk.kty === "OKP" ? "EdDSA" : "ES256";
+}
+
+/**
+ * The public members only, named one by one, so nothing private (`d`, or anything else a
+ * pasted JWK carried) can be copied into the published key set.
+ */
+export function publicMembers(jwk: PrivateJwk | PublicJwk): { kty: string; crv: string; x: string; y?: string } {
+  return jwk.kty === "OKP" ? { kty: "OKP", crv: jwk.crv, x: jwk.x } : { kty: "EC", crv: jwk.crv, x: jwk.x, y: jwk.y };
+}

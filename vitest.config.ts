@@ -39,6 +39,8 @@ export default defineConfig({
   ],
   test: {
     include: ["test/**/*.test.ts", "src/**/*.test.ts"],
+    // Node side, before the workerd tests: builds and runs the caller's CLI, provides its tokens.
+    globalSetup: ["test/cli/global-setup.ts"],
     // Decision logs are the product's output, but noise in a passing run.
     silent: "passed-only",
   },

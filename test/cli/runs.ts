@@ -1,0 +1,16 @@
+/** What test/cli/global-setup.ts hands the workerd tests: one entry per CLI run, by name. */
+export interface CliRun {
+  args: string[];
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export type CliRuns = Record<string, CliRun>;
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** The CLI, run as a child process in Node before the tests, with temporary AWS config. */
+    cliRuns: CliRuns;
+  }
+}

@@ -44,7 +44,7 @@ describe("sts-gate token: accepted by the gate through the STS emulator", () => 
     ["env-exec-credential", "arn:aws:iam::111122223333:user/alice", "sts.us-east-1.amazonaws.com"],
     ["env-session-global", "arn:aws:sts::111122223333:assumed-role/deployer/ci-run-42", "sts.amazonaws.com"],
     ["env-default-region", "arn:aws:iam::111122223333:user/alice", "sts.ca-central-1.amazonaws.com"],
-    ["env-region-flag", "arn:aws:iam::111122223333:user/alice", "sts.us-west-2.amazonaws.com"],
+    ["env-region-flag", "arn:aws:iam::111122223333:user/alice", "sts.us-west-1.amazonaws.com"],
     ["source-env", "arn:aws:iam::111122223333:user/alice", "sts.sa-east-1.amazonaws.com"],
   ])("%s → %s via %s", async (name, arn, host) => {
     const token = tokenOf(ran(name));

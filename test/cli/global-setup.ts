@@ -57,7 +57,7 @@ const CASES: Record<string, Case> = {
   "env-exec-credential": { args: token("--format", "exec-credential"), env: envCreds("alice"), noFiles: true },
   "env-session-global": { args: token("--global"), env: { ...envCreds("deployer"), AWS_REGION: "eu-west-1" }, noFiles: true },
   "env-default-region": { args: token(), env: { ...envCreds("alice"), AWS_DEFAULT_REGION: "ca-central-1" }, noFiles: true },
-  "env-region-flag": { args: token("--region", "us-west-2"), env: { ...envCreds("alice"), AWS_REGION: "eu-west-1" }, noFiles: true },
+  "env-region-flag": { args: token("--region", "us-west-1"), env: { ...envCreds("alice"), AWS_REGION: "eu-west-1" }, noFiles: true },
   // The development path: the TypeScript source through tsx.
   "source-env": { args: token("--region", "sa-east-1"), env: envCreds("alice"), noFiles: true, source: true },
   // Errors.

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { assertionSignerFor, AssertionKeyError, type AssertionSigner } from "./assertion/signer";
-import type { IdentityCache } from "./cache";
+import { IdentityCache } from "./cache";
 import { parseConfig, type GateConfig, type GateEnv } from "./config";
 import { forwardToOrigin } from "./forward";
 import { log } from "./log";
@@ -26,6 +26,16 @@ type AppEnv = { Bindings: GateEnv; Variables: StsAuthVariables & { config: GateC
 /** The gate: the stsAuth middleware configured from the Worker's env, then forwarding. */
 export function createGateApp(options: GateAppOptions = {}) {
   const app = new Hono<AppEnv>();
+  // The in-isolate caches belong to this app, sized by CACHE_MAX_ENTRIES.
+  const caches = new WeakMap<GateConfig, IdentityCache>();
+  const cacheFor = (config: GateConfig): IdentityCache => {
+    let cache = caches.get(config);
+    if (cache === undefined) {
+      cache = new IdentityCache(config.cacheMaxEntries);
+      caches.set(config, cache);
+    }
+    return cache;
+  };
 
   app.use("*", async (c, next) => {
     const ready = await configFor(c.env);
@@ -49,6 +59,8 @@ export function createGateApp(options: GateAppOptions = {}) {
         kv: config.identityCache,
         sts: config.sts,
         timeoutMs: config.stsTimeoutMs,
+        rateLimiter: config.stsRateLimiter,
+        cache: cacheFor(config),
         ...options,
       };
     }),
@@ -58,6 +70,7 @@ export function createGateApp(options: GateAppOptions = {}) {
     return forwardToOrigin(c.req.raw, caller, {
       originUrl: config.originUrl,
       origin: config.origin,
+      timeoutMs: config.originTimeoutMs,
       // Real time, not options.now: that clock is for replaying recorded tokens; the
       // assertion is checked by the origin against its own clock.
       assert: signer && ((request) => signer.sign(caller, request, Date.now())),

@@ -2,6 +2,8 @@ import * as z from "zod";
 import { PrivateJwkSchema, PublicJwkSchema } from "./assertion/keys";
 import type { AssertionSettings } from "./assertion/signer";
 import { compilePolicy, PolicySchema, type Policy } from "./policy";
+import { DEFAULT_MEMORY_ENTRIES } from "./cache";
+import { DEFAULT_ORIGIN_TIMEOUT_MS } from "./forward";
 import { DEFAULT_STS_TIMEOUT_MS } from "./sts/exchange";
 
 export { DEFAULT_STS_TIMEOUT_MS };
@@ -21,6 +23,12 @@ export interface GateEnv {
   ASSERTION_AUDIENCE?: unknown;
   /** The assertion's `iss`; default: `urn:sts-gate:<AUDIENCE>`. */
   ASSERTION_ISSUER?: unknown;
+  /** Deadline for the origin's response headers; default 30000 ms. */
+  ORIGIN_TIMEOUT_MS?: unknown;
+  /** Maximum entries of each in-isolate cache (verified and refused tokens); default 10000. */
+  CACHE_MAX_ENTRIES?: unknown;
+  /** Optional Workers rate-limiting binding: STS-bound verifications per client IP. */
+  STS_RATE_LIMITER?: RateLimit;
   /** Development and tests only: reach STS through this binding instead of the network. */
   STS?: Fetcher;
   /** Development and tests only: reach the origin through this binding instead of the network. */
@@ -33,6 +41,9 @@ export interface GateConfig {
   originUrl: URL;
   policy: Policy;
   stsTimeoutMs: number;
+  originTimeoutMs: number;
+  cacheMaxEntries: number;
+  stsRateLimiter: RateLimit | undefined;
   sts: Fetcher | undefined;
   origin: Fetcher | undefined;
   /** Signed identity assertions; undefined when no key is configured (the gate warns). */
@@ -43,6 +54,19 @@ const KvBinding = z.custom<KVNamespace>(
   (v) => typeof v === "object" && v !== null && typeof (v as KVNamespace).get === "function",
   { error: "must be a KV namespace binding" },
 );
+
+const RateLimitBinding = z.custom<RateLimit>(
+  (v) => typeof v === "object" && v !== null && typeof (v as RateLimit).limit === "function",
+  { error: "must be a rate-limiting binding" },
+);
+
+/** A whole number of milliseconds or entries, as a number or as plain decimal digits. */
+function wholeNumber(min: number, max: number, fallback: number) {
+  return z
+    .union([z.number(), z.string().regex(/^\d{1,9}$/, { error: "must be a whole number written in decimal digits" }).transform(Number)])
+    .pipe(z.number().int().min(min).max(max))
+    .default(fallback);
+}
 
 const FetcherBinding = z.custom<Fetcher>(
   (v) => typeof v === "object" && v !== null && typeof (v as Fetcher).fetch === "function",
@@ -90,7 +114,10 @@ const EnvSchema = z.object({
       error: "must not carry credentials, a query or a fragment",
     }),
   POLICY: JsonOrObject.pipe(PolicySchema),
-  STS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(DEFAULT_STS_TIMEOUT_MS),
+  STS_TIMEOUT_MS: wholeNumber(100, 60_000, DEFAULT_STS_TIMEOUT_MS),
+  ORIGIN_TIMEOUT_MS: wholeNumber(100, 300_000, DEFAULT_ORIGIN_TIMEOUT_MS),
+  CACHE_MAX_ENTRIES: wholeNumber(100, 1_000_000, DEFAULT_MEMORY_ENTRIES),
+  STS_RATE_LIMITER: RateLimitBinding.optional(),
   STS: FetcherBinding.optional(),
   ORIGIN: FetcherBinding.optional(),
   ASSERTION_PRIVATE_JWK: JsonText.pipe(PrivateJwkSchema).optional(),
@@ -122,6 +149,9 @@ export function parseConfig(env: GateEnv): ConfigResult {
       originUrl: e.ORIGIN_URL,
       policy: compilePolicy(e.POLICY),
       stsTimeoutMs: e.STS_TIMEOUT_MS,
+      originTimeoutMs: e.ORIGIN_TIMEOUT_MS,
+      cacheMaxEntries: e.CACHE_MAX_ENTRIES,
+      stsRateLimiter: e.STS_RATE_LIMITER,
       sts: e.STS,
       origin: e.ORIGIN,
       assertion:

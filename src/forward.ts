@@ -14,8 +14,12 @@ export const CALLER_HEADERS = {
   assertion: "X-Caller-Assertion",
 } as const;
 
+export const DEFAULT_ORIGIN_TIMEOUT_MS = 30_000;
+
 export interface ForwardOptions {
   originUrl: URL;
+  /** Deadline for the origin's response headers (the body then streams for as long as it takes). */
+  timeoutMs?: number;
   /** A service binding in development and tests; the network in production. */
   origin: Fetcher | undefined;
   /**
@@ -60,17 +64,35 @@ export async function forwardToOrigin(request: Request, identity: CallerIdentity
   const target = new URL(originTarget(options.originUrl, request.url));
   const headers = originHeaders(request.headers, identity);
   if (options.assert) headers.set(CALLER_HEADERS.assertion, await options.assert({ method: request.method, htu: requestTarget(target) }));
+  const controller = new AbortController();
   const init: RequestInit = {
     method: request.method,
     headers,
     body: hasBody ? request.body : null,
     redirect: "manual",
+    signal: controller.signal,
   };
+  const timeoutMs = options.timeoutMs ?? DEFAULT_ORIGIN_TIMEOUT_MS;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), timeoutMs);
+  });
   try {
-    return options.origin ? await options.origin.fetch(target, init) : await fetch(target, init);
+    const response = await Promise.race([options.origin ? options.origin.fetch(target, init) : fetch(target, init), deadline]);
+    if (response === "timeout") {
+      // Aborting also stops the upload: the client's body is never sent anywhere else.
+      controller.abort();
+      log({ event: "forward", level: "error", message: "origin timed out", code: "origin_timeout" });
+      throw new GateProblem("origin_timeout", `The origin did not answer within ${timeoutMs} ms.`);
+    }
+    return response;
   } catch (error) {
+    if (error instanceof GateProblem) throw error;
+    // Refused, reset (also mid-upload), DNS: the origin is unreachable; nothing is retried.
     log({ event: "forward", level: "error", message: "origin fetch failed", code: "origin_unreachable", error: errorName(error) });
     throw new GateProblem("origin_unreachable", "The origin could not be reached.");
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
   }
 }
 

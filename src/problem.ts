@@ -54,6 +54,7 @@ export const PROBLEMS = {
   policy_denied: { status: 403, title: "Principal is not allowed by the policy" },
   // Forwarding and configuration.
   origin_unreachable: { status: 502, title: "Origin could not be reached" },
+  origin_timeout: { status: 504, title: "Origin did not answer in time" },
   misconfigured: { status: 500, title: "The gate is misconfigured" },
   internal_error: { status: 500, title: "The gate failed unexpectedly" },
   not_found: { status: 404, title: "Not found" },

@@ -131,4 +131,23 @@ describe("identity cache", () => {
     expect((await through(createGateApp(), token)).status).toBe(200);
     expect(await stsCallsFor(token)).toBe(before + 1);
   });
+
+  it("is bounded: beyond its maximum the least recently used identity is forgotten", async () => {
+    const app = createGateApp({ cache: new IdentityCache(2) });
+    const noKv = { ...env, IDENTITY_CACHE: { get: async () => null, put: async () => {} } as unknown as KVNamespace };
+    const [a, b, c] = [await mintToken("alice"), await mintToken("alice"), await mintToken("alice")];
+    for (const t of [a, b, a, c]) expect((await through(app, t!, noKv)).status).toBe(200);
+    // a was used after b, so b is the one evicted by c.
+    await through(app, a!, noKv);
+    await through(app, b!, noKv);
+    expect(await stsCallsFor(a!)).toBe(1);
+    expect(await stsCallsFor(b!)).toBe(2);
+  });
+
+  it("takes its size from CACHE_MAX_ENTRIES, a whole number", async () => {
+    const ok = await through(createGateApp(), await mintToken("alice"), { ...env, CACHE_MAX_ENTRIES: "500" });
+    expect(ok.status).toBe(200);
+    const bad = await through(createGateApp(), await mintToken("alice"), { ...env, CACHE_MAX_ENTRIES: "lots" });
+    expect(bad.status).toBe(500);
+  });
 });

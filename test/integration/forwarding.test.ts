@@ -97,3 +97,60 @@ describe("forwarding to the origin", () => {
     expect(((await res.json()) as { code: string }).code).toBe("policy_denied");
   });
 });
+
+describe("origin faults", () => {
+  const ctx = () => ({ waitUntil() {}, passThroughOnException() {} }) as unknown as ExecutionContext;
+
+  it("answers 504 problem+json when the origin does not answer within ORIGIN_TIMEOUT_MS", async () => {
+    let aborted = false;
+    const hanging = {
+      fetch: (_url: string, init: RequestInit) =>
+        new Promise<Response>(() => {
+          init.signal?.addEventListener("abort", () => (aborted = true));
+        }),
+    } as unknown as Fetcher;
+    const started = Date.now();
+    const res = await createGateApp().fetch(
+      new Request("https://gate.test/slow", { headers: bearer(await mintToken("alice")) }),
+      { ...env, ORIGIN: hanging, ORIGIN_TIMEOUT_MS: "300" },
+      ctx(),
+    );
+    expect(res.status).toBe(504);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    expect(((await res.json()) as { code: string }).code).toBe("origin_timeout");
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(aborted).toBe(true);
+  });
+
+  it("answers 502 when the origin resets the connection mid-upload, and sends the body nowhere else", async () => {
+    const received: string[] = [];
+    let calls = 0;
+    const resetting = {
+      async fetch(_url: string, init: RequestInit) {
+        calls++;
+        const reader = (init.body as ReadableStream<Uint8Array>).getReader();
+        const first = await reader.read();
+        received.push(new TextDecoder().decode(first.value));
+        throw new TypeError("Network connection lost.");
+      },
+    } as unknown as Fetcher;
+    const res = await createGateApp().fetch(
+      new Request("https://gate.test/upload", { method: "POST", headers: bearer(await mintToken("alice")), body: "secret payload" }),
+      { ...env, ORIGIN: resetting },
+      ctx(),
+    );
+    expect(res.status).toBe(502);
+    expect(((await res.json()) as { code: string }).code).toBe("origin_unreachable");
+    expect(calls).toBe(1);
+    expect(received.join("")).toBe("secret payload");
+  });
+
+  it("rejects an ORIGIN_TIMEOUT_MS that is not a whole number", async () => {
+    const res = await createGateApp().fetch(
+      new Request("https://gate.test/", { headers: bearer(await mintToken("alice")) }),
+      { ...env, ORIGIN_TIMEOUT_MS: "1e3" },
+      ctx(),
+    );
+    expect(res.status).toBe(500);
+  });
+});

@@ -82,3 +82,35 @@ describe("stsAuth", () => {
     });
   });
 });
+
+describe("the gate with a Workers rate-limiting binding as STS_RATE_LIMITER", () => {
+  it("refuses the fourth STS-bound verification from one IP within the period, 429 with Retry-After", async () => {
+    const { createGateApp } = await import("../../src/app");
+    const { createExecutionContext } = await import("cloudflare:test");
+    const app = createGateApp();
+    const limitedEnv = { ...env, STS_RATE_LIMITER: env.TEST_RATE_LIMITER };
+    const ip = "203.0.113.77";
+    const statuses: number[] = [];
+    const tokens: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const token = await mintToken("alice");
+      tokens.push(token);
+      const res = await app.fetch(
+        new Request("https://gate.test/r", { headers: { ...bearer(token), "cf-connecting-ip": ip } }),
+        limitedEnv,
+        createExecutionContext(),
+      );
+      statuses.push(res.status);
+      if (res.status === 429) expect(res.headers.get("retry-after")).not.toBeNull();
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    expect(await stsCallsFor(tokens[3]!)).toBe(0);
+    // Another client is unaffected.
+    const other = await app.fetch(
+      new Request("https://gate.test/r", { headers: { ...bearer(await mintToken("alice")), "cf-connecting-ip": "203.0.113.78" } }),
+      limitedEnv,
+      createExecutionContext(),
+    );
+    expect(other.status).toBe(200);
+  });
+});

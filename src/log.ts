@@ -12,7 +12,10 @@ export interface DecisionLog {
   status: number;
   code?: ProblemCode;
   detail?: string;
+  /** The name of the policy rule that allowed. */
   rule?: string;
+  /** The principal pattern in that rule that matched. */
+  pattern?: string;
   principal?: string;
   arn?: string;
   type?: string;

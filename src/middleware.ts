@@ -88,7 +88,7 @@ export function stsAuth(options: StsAuthOptions | ((c: Context) => StsAuthOption
       });
       const decision = policy.decide(identity, { method: c.req.method, path });
       if (!decision.allowed) throw new GateProblem(decision.code, `Denied: ${decision.reason}.`);
-      Object.assign(entry, { outcome: "allow", status: 200, rule: decision.rule });
+      Object.assign(entry, { outcome: "allow", status: 200, rule: decision.rule, pattern: decision.pattern });
       c.set("caller", { ...identity, rule: decision.rule, cache: resolved.cache });
     } catch (error) {
       if (error instanceof GateProblem) {

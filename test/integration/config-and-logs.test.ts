@@ -52,7 +52,8 @@ describe("decision logs", () => {
       type: "assumed-role",
       account: "111122223333",
       cache: "miss",
-      rule: "arn:aws:iam::111122223333:role/deployer",
+      rule: "allow",
+      pattern: "arn:aws:iam::111122223333:role/deployer",
     });
     expect(typeof decisions[0]!.stsMs).toBe("number");
   });

@@ -26,7 +26,7 @@ function app(options: Partial<Parameters<typeof stsAuth>[0] & object> = {}) {
 describe("stsAuth", () => {
   it("sets c.var.caller for an allowed caller", async () => {
     const res = await app().request("/x", { headers: bearer(await mintToken("alice")) });
-    expect(await res.json()).toEqual({ arn: "arn:aws:iam::111122223333:user/alice", rule: "arn:aws:iam::111122223333:user/*" });
+    expect(await res.json()).toEqual({ arn: "arn:aws:iam::111122223333:user/alice", rule: "allow" });
   });
 
   it("throws problem+json refusals as HTTPExceptions", async () => {

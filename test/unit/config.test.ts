@@ -62,7 +62,7 @@ describe("parseConfig", () => {
     ["invalid JSON", "{allow: []}"],
     ["a JSON array", "[]"],
     ["a JSON string", '"arn:aws:iam::111122223333:user/alice"'],
-    ["an unknown key", JSON.stringify({ allow: [], deny: [] })],
+    ["an unknown key", JSON.stringify({ allow: [], denny: [] })],
     ["a number", 42],
     ["nothing", undefined],
   ])("refuses POLICY that is %s, naming POLICY", (_why, policy) => {

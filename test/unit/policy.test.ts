@@ -51,7 +51,7 @@ describe("compileArnPattern", () => {
 describe("compilePolicy", () => {
   it("allows a listed principal and names the rule that matched", () => {
     const policy = compilePolicy({ allow: ["arn:aws:iam::111122223333:user/bob", "arn:aws:iam::111122223333:user/*"] });
-    expect(policy.decide(alice, REQ)).toEqual({ allowed: true, rule: "arn:aws:iam::111122223333:user/*" });
+    expect(policy.decide(alice, REQ)).toEqual({ allowed: true, rule: "allow", pattern: "arn:aws:iam::111122223333:user/*" });
   });
 
   it("matches an assumed-role session by its role, not its session ARN", () => {
@@ -89,7 +89,7 @@ describe("compilePolicy", () => {
       allowed: false,
       code: "principal_type_denied",
     });
-    expect(compilePolicy({ allow, principalTypes: [identity.type] }).decide(identity, REQ)).toEqual({ allowed: true, rule: identity.principal });
+    expect(compilePolicy({ allow, principalTypes: [identity.type] }).decide(identity, REQ)).toEqual({ allowed: true, rule: "allow", pattern: identity.principal });
   });
 
   it("checks the principal type before the patterns", () => {
@@ -107,7 +107,7 @@ describe("compilePolicy", () => {
 describe("PolicySchema", () => {
   it.each([
     { allow: ["arn:aws:iam::111122223333:role/deployer"] },
-    { allow: ["arn:*:iam::111122223333:user/*"], principalTypes: ["user", "federated-user"] },
+    { allow: ["arn:aws-cn:iam::111122223333:user/*"], principalTypes: ["user", "federated-user"] },
     { allow: [] },
   ])("accepts %j", (doc) => {
     expect(PolicySchema.safeParse(doc).success).toBe(true);
@@ -126,7 +126,9 @@ describe("PolicySchema", () => {
     ["a bare '*'", { allow: ["*"] }],
     ["a pattern that is not a string", { allow: [42] }],
     ["a missing allow", {}],
-    ["an unknown key", { allow: [], deny: ["arn:aws:iam::111122223333:role/deployer"] }],
+    ["an unknown key", { allow: [], denny: ["arn:aws:iam::111122223333:role/deployer"] }],
+    // The caller picks the partition by picking the token's STS host: partitions are literal.
+    ["a wildcard partition", { allow: ["arn:*:iam::111122223333:role/deployer"] }],
     ["an unknown principal type", { allow: [], principalTypes: ["group"] }],
     ["an empty principalTypes", { allow: [], principalTypes: [] }],
     ["an overlong pattern", { allow: [`arn:aws:iam::111122223333:role/${"a".repeat(2048)}`] }],

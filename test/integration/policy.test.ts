@@ -84,7 +84,7 @@ describe("per-route rules (method and path)", () => {
   });
 
   // An origin may decode %2F, or treat `..;` as `..`, and route these to /admin: no glob matches them.
-  it.each([["/deploy/..%2Fadmin"], ["/deploy/..;/admin"], ["/deploy/%252e%252e/admin"], ["/deploy/..%5Cadmin"]])(
+  it.each([["/deploy/..%2Fadmin"], ["/deploy%2Fapp"], ["/deploy/..;/admin"], ["/deploy/%252e%252e/admin"], ["/deploy/..%5Cadmin"]])(
     "denies a path an origin could read differently: POST %s",
     async (path) => {
       const out = await send(COOKBOOK, "deployer", "POST", path);

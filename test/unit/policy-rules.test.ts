@@ -103,6 +103,8 @@ describe("policyPath", () => {
 
   it.each([
     ["an encoded '/'", "/deploy/..%2Fadmin"],
+    // Decoded, this looks like /deploy/app; an origin that does not decode %2F sees one segment.
+    ["an encoded '/' that decodes to an innocent-looking path", "/deploy%2Fapp"],
     ["an encoded '/' in lower case", "/deploy/..%2fadmin"],
     ["an encoded '\\'", "/deploy/..%5Cadmin"],
     ["a servlet '..;' segment", "/deploy/..;/admin"],

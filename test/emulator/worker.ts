@@ -21,10 +21,15 @@ const emulator = createStsEmulator({
   },
 });
 
+// A counter shared by every test file (they run in separate isolates, this Worker is one):
+// tests use it to make tokens that no other file can have minted.
+let sequence = 0;
+
 function control(request: Request): Response {
   const url = new URL(request.url);
+  if (request.method === "POST" && url.pathname === "/sequence") return Response.json({ next: sequence++ });
   if (request.method !== "GET" || url.pathname !== "/calls") {
-    return Response.json({ error: "control API: only GET /calls[?signature=<64 hex>]" }, { status: 404 });
+    return Response.json({ error: "control API: GET /calls[?signature=<64 hex>], POST /sequence" }, { status: 404 });
   }
   const signature = url.searchParams.get("signature");
   if (signature === null) return Response.json({ total: totalCalls });

@@ -2,7 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createGateApp } from "../../src/app";
 import { emulatorAt, stsCallsFor } from "../support/emulator";
-import { bearer, encodeToken, mintToken, presignUrl, uniqueSigningTime } from "../support/tokens";
+import { bearer, encodeToken, mintToken, presignUrl, uniqueExpires, uniqueSigningTime } from "../support/tokens";
 
 /**
  * One block per row of ../shared/ATTACKS.md that the gate itself stops. Every case goes
@@ -64,7 +64,7 @@ describe("#1 the caller chooses where the gate sends the token", () => {
     const now = Date.now();
     const sts = emulatorAt(now);
     // Lowercase percent-escapes are valid, but the gate sends its own canonical encoding.
-    const url = (await presignUrl("alice", { at: uniqueSigningTime() })).replace(/%2F/g, "%2f");
+    const url = (await presignUrl("alice", { at: uniqueSigningTime(), expires: await uniqueExpires() })).replace(/%2F/g, "%2f");
     const res = await createGateApp({ now: () => now }).fetch(
       new Request("https://gate.test/", { headers: bearer(encodeToken(url)) }),
       { ...env, STS: sts.binding },

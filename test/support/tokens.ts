@@ -20,6 +20,8 @@ export interface MintOptions {
   host?: string;
   /** Signing time, epoch ms. Defaults to now. */
   at?: number;
+  /** X-Amz-Expires, signed into the token; absent when undefined (aws4fetch sets none for STS). */
+  expires?: number;
 }
 
 /** A presigned GetCallerIdentity URL made by aws4fetch, as a client would. */
@@ -29,7 +31,7 @@ export async function presignUrl(name: string, options: MintOptions = {}): Promi
   const host = options.host ?? `sts.${region}.amazonaws.com`;
   const signer = new AwsV4Signer({
     method: "GET",
-    url: `https://${host}/?Action=GetCallerIdentity&Version=2011-06-15`,
+    url: `https://${host}/?Action=GetCallerIdentity&Version=2011-06-15${options.expires === undefined ? "" : `&X-Amz-Expires=${options.expires}`}`,
     headers: { "x-k8s-aws-id": options.audience ?? TEST_AUDIENCE },
     accessKeyId: who.accessKeyId,
     secretAccessKey: who.secretAccessKey,
@@ -43,13 +45,27 @@ export async function presignUrl(name: string, options: MintOptions = {}): Promi
   return signed.url.toString();
 }
 
+/** A token no other test has: see uniqueExpires. */
 export async function mintToken(name: string, options: MintOptions = {}): Promise<string> {
-  return encodeToken(await presignUrl(name, { ...options, at: options.at ?? uniqueSigningTime() }));
+  return encodeToken(
+    await presignUrl(name, { ...options, at: options.at ?? uniqueSigningTime(), expires: options.expires ?? (await uniqueExpires()) }),
+  );
 }
 
-// X-Amz-Date has one-second resolution, so two tokens for one identity minted in the same
-// second are the same token. Tests that count STS calls or cache hits need distinct tokens:
-// each mint steps one second further into the past, from a random start per test file.
+/**
+ * X-Amz-Date has one-second resolution, so two tokens for one identity minted in the same
+ * second by two test files (separate isolates, one KV, one emulator) would be the same token,
+ * and one file's cache entry or STS call count would leak into the other's. X-Amz-Expires is
+ * signed, checked by the gate only for its range and ignored by STS, so a value from the
+ * emulator's shared counter makes every minted token distinct.
+ */
+export async function uniqueExpires(): Promise<number> {
+  const { env } = await import("cloudflare:workers");
+  const res = await env.STS.fetch("https://emulator.control/sequence", { method: "POST" });
+  return ((await res.json()) as { next: number }).next % 901;
+}
+
+// Signing times step into the past too, so tokens also differ within one file without a call.
 let step = Math.floor(Math.random() * 240);
 export function uniqueSigningTime(): number {
   step = (step + 1) % 480;

@@ -13,35 +13,47 @@ async function bundle(entry: string, outfile: string): Promise<string> {
 }
 
 export default defineConfig({
-  plugins: [
-    cloudflareTest(async () => ({
-      wrangler: { configPath: "./wrangler.toml", environment: "test" },
-      miniflare: {
-        workers: [
-          {
-            name: "sts-emulator",
-            modules: true,
-            scriptPath: await bundle("test/emulator/worker.ts", "dist/test/sts-emulator.js"),
-            compatibilityDate: "2026-11-01",
-          },
-          {
-            name: "echo-origin",
-            modules: true,
-            scriptPath: await bundle("test/echo-origin/worker.ts", "dist/test/echo-origin.js"),
-            compatibilityDate: "2026-11-01",
-            // Its vars (the gate's test public key, issuer, audience) from its own wrangler.toml
-            // [env.test], so `npm run dev` and the tests read one source.
-            bindings: unstable_getMiniflareWorkerOptions("test/echo-origin/wrangler.toml", "test").workerOptions.bindings as Record<string, string>,
-          },
-        ],
-      },
-    })),
-  ],
   test: {
-    include: ["test/**/*.test.ts", "src/**/*.test.ts"],
-    // Node side, before the workerd tests: builds and runs the caller's CLI, provides its tokens.
-    globalSetup: ["test/cli/global-setup.ts"],
     // Decision logs are the product's output, but noise in a passing run.
     silent: "passed-only",
+    projects: [
+      {
+        plugins: [
+          cloudflareTest(async () => ({
+            wrangler: { configPath: "./wrangler.toml", environment: "test" },
+            miniflare: {
+              workers: [
+                {
+                  name: "sts-emulator",
+                  modules: true,
+                  scriptPath: await bundle("test/emulator/worker.ts", "dist/test/sts-emulator.js"),
+                  compatibilityDate: "2026-11-01",
+                },
+                {
+                  name: "echo-origin",
+                  modules: true,
+                  scriptPath: await bundle("test/echo-origin/worker.ts", "dist/test/echo-origin.js"),
+                  compatibilityDate: "2026-11-01",
+                  // Its vars (the gate's test public key, issuer, audience) from its own wrangler.toml
+                  // [env.test], so `npm run dev` and the tests read one source.
+                  bindings: unstable_getMiniflareWorkerOptions("test/echo-origin/wrangler.toml", "test").workerOptions.bindings as Record<string, string>,
+                },
+              ],
+            },
+          })),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/**/*.test.ts", "src/**/*.test.ts"],
+          exclude: ["test/package/**"],
+          // Node side, before the workerd tests: builds and runs the caller's CLI, provides its tokens.
+          globalSetup: ["test/cli/global-setup.ts"],
+        },
+      },
+      {
+        // Node side: the packed tarball installed into fresh projects.
+        test: { name: "node", include: ["test/package/**/*.test.ts"], environment: "node" },
+      },
+    ],
   },
 });

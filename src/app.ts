@@ -1,11 +1,11 @@
 import { Hono } from "hono";
-import { assertionSignerFor, AssertionKeyError, type AssertionSigner } from "./assertion/signer";
-import { IdentityCache } from "./cache";
-import { parseConfig, type GateConfig, type GateEnv } from "./config";
-import { forwardToOrigin } from "./forward";
-import { log } from "./log";
-import { stsAuth, type StsAuthVariables } from "./middleware";
-import { GateProblem, problemResponse } from "./problem";
+import { assertionSignerFor, AssertionKeyError, type AssertionSigner } from "./assertion/signer.ts";
+import { IdentityCache } from "./cache.ts";
+import { parseConfig, type GateConfig, type GateEnv } from "./config.ts";
+import { forwardToOrigin } from "./forward.ts";
+import { log } from "./log.ts";
+import { stsAuth, type StsAuthVariables } from "./middleware.ts";
+import { GateProblem, problemResponse } from "./problem.ts";
 
 export interface GateAppOptions {
   now?: () => number;

@@ -1,7 +1,7 @@
-import { identityFromSts, type CallerIdentity, type StsAnswer } from "./identity";
-import { log, type CacheSource } from "./log";
-import { GateProblem } from "./problem";
-import type { ValidatedToken } from "./token/validate";
+import { identityFromSts, type CallerIdentity, type StsAnswer } from "./identity.ts";
+import { log, type CacheSource } from "./log.ts";
+import { GateProblem } from "./problem.ts";
+import type { ValidatedToken } from "./token/validate.ts";
 
 /** KV refuses an expiration less than 60 s ahead; such an entry is not stored at all. */
 export const KV_MIN_TTL_SECONDS = 60;

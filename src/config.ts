@@ -1,10 +1,10 @@
 import * as z from "zod";
-import { PrivateJwkSchema, PublicJwkSchema } from "./assertion/keys";
-import type { AssertionSettings } from "./assertion/signer";
-import { compilePolicy, PolicySchema, type Policy } from "./policy";
-import { DEFAULT_MEMORY_ENTRIES } from "./cache";
-import { DEFAULT_ORIGIN_TIMEOUT_MS } from "./forward";
-import { DEFAULT_STS_TIMEOUT_MS } from "./sts/exchange";
+import { PrivateJwkSchema, PublicJwkSchema } from "./assertion/keys.ts";
+import type { AssertionSettings } from "./assertion/signer.ts";
+import { compilePolicy, PolicySchema, type Policy } from "./policy.ts";
+import { DEFAULT_MEMORY_ENTRIES } from "./cache.ts";
+import { DEFAULT_ORIGIN_TIMEOUT_MS } from "./forward.ts";
+import { DEFAULT_STS_TIMEOUT_MS } from "./sts/exchange.ts";
 
 export { DEFAULT_STS_TIMEOUT_MS };
 

@@ -1,7 +1,7 @@
-import type { CallerIdentity } from "./identity";
-import { requestTarget } from "./origin/claims";
-import { log } from "./log";
-import { GateProblem } from "./problem";
+import type { CallerIdentity } from "./identity.ts";
+import { requestTarget } from "./origin/claims.ts";
+import { log } from "./log.ts";
+import { GateProblem } from "./problem.ts";
 
 /** Identity headers the origin may trust, because the gate strips every inbound one first. */
 export const CALLER_HEADERS = {

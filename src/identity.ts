@@ -1,5 +1,5 @@
-import { GateProblem } from "./problem";
-import type { StsPartition } from "./sts-endpoints";
+import { GateProblem } from "./problem.ts";
+import type { StsPartition } from "./sts-endpoints.ts";
 
 export const PRINCIPAL_TYPES = ["user", "assumed-role", "role", "federated-user", "root"] as const;
 export type PrincipalType = (typeof PRINCIPAL_TYPES)[number];

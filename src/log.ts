@@ -1,4 +1,4 @@
-import type { ProblemCode } from "./problem";
+import type { ProblemCode } from "./problem.ts";
 
 export type CacheSource = "memory" | "kv" | "miss";
 

@@ -1,12 +1,12 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { IdentityCache, type Resolved } from "./cache";
-import { identityFromSts, type CallerIdentity } from "./identity";
-import { log, type DecisionLog } from "./log";
-import { compilePolicy, PolicySchema, type Policy, type PolicyDocument } from "./policy";
-import { GateProblem } from "./problem";
-import { DEFAULT_STS_TIMEOUT_MS, exchangeWithSts } from "./sts/exchange";
-import { validateAuthorization } from "./token/validate";
+import { IdentityCache, type Resolved } from "./cache.ts";
+import { identityFromSts, type CallerIdentity } from "./identity.ts";
+import { log, type DecisionLog } from "./log.ts";
+import { compilePolicy, PolicySchema, type Policy, type PolicyDocument } from "./policy.ts";
+import { GateProblem } from "./problem.ts";
+import { DEFAULT_STS_TIMEOUT_MS, exchangeWithSts } from "./sts/exchange.ts";
+import { validateAuthorization } from "./token/validate.ts";
 
 export interface Caller extends CallerIdentity {
   /** The policy rule that let the caller in. */

@@ -1,7 +1,7 @@
 import * as z from "zod";
-import { identityFromSts, PRINCIPAL_TYPES, type CallerIdentity, type PrincipalType } from "./identity";
-import { GateProblem } from "./problem";
-import type { StsPartition } from "./sts-endpoints";
+import { identityFromSts, PRINCIPAL_TYPES, type CallerIdentity, type PrincipalType } from "./identity.ts";
+import { GateProblem } from "./problem.ts";
+import type { StsPartition } from "./sts-endpoints.ts";
 
 /**
  * Principal types allowed when the policy does not say. `federated-user` and `root` must be

@@ -1,7 +1,7 @@
 import { calculateJwkThumbprint, compactVerify, CompactSign, importJWK, SignJWT } from "jose";
-import type { CallerIdentity } from "../identity";
-import { ASSERTION_LIFETIME_SECONDS, ASSERTION_TYP, type AssertionClaims } from "../origin/claims";
-import { algorithmOf, publicMembers, type PrivateJwk, type PublicJwk } from "./keys";
+import type { CallerIdentity } from "../identity.ts";
+import { ASSERTION_LIFETIME_SECONDS, ASSERTION_TYP, type AssertionClaims } from "../origin/claims.ts";
+import { algorithmOf, publicMembers, type PrivateJwk, type PublicJwk } from "./keys.ts";
 
 /** What the configuration says about assertions (validated shapes; nothing imported yet). */
 export interface AssertionSettings {

@@ -1,6 +1,6 @@
 import { fromIni, fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { loadSharedConfigFiles } from "@smithy/core/config";
-import type { AwsCredentials } from "../client/token";
+import type { AwsCredentials } from "../client/token.ts";
 
 /** A failure to report as one line on stderr, with an exit status. */
 export class CliError extends Error {

@@ -8,7 +8,7 @@
  * `--private-only` prints the private JWK alone, for a pipe that keeps it off the screen:
  *   npm run --silent keygen -- --private-only | npx wrangler secret put ASSERTION_PRIVATE_JWK
  */
-import { generateAssertionKey, type AssertionKeyAlgorithm as Alg } from "../assertion/generate";
+import { generateAssertionKey, type AssertionKeyAlgorithm as Alg } from "../assertion/generate.ts";
 
 // Typed by hand: the project has no @types/node (the gate itself needs nothing from Node).
 interface NodeProcess {

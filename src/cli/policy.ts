@@ -8,7 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import process from "node:process";
-import { runPolicyCli } from "../policy";
+import { runPolicyCli } from "../policy.ts";
 
 try {
   const outcome = runPolicyCli(process.argv.slice(2), (file) => readFileSync(file, "utf8"));

@@ -5,8 +5,8 @@
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { checkAudience, createToken, resolveStsEndpoint, StsGateClientError, type GateToken } from "../client/token";
-import { CliError, firstLine, loadCredentials, resolveAwsSettings } from "./aws-config";
+import { checkAudience, createToken, resolveStsEndpoint, StsGateClientError, type GateToken } from "../client/token.ts";
+import { CliError, firstLine, loadCredentials, resolveAwsSettings } from "./aws-config.ts";
 
 const MAIN_HELP = `Usage: sts-gate <command> [options]
 

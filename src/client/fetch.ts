@@ -7,7 +7,7 @@ import {
   EXPIRY_MARGIN_MS,
   type AwsCredentials,
   type GateToken,
-} from "./token";
+} from "./token.ts";
 
 export type FetchLike = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
 

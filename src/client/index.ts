@@ -12,7 +12,7 @@ export {
   type ClientErrorCode,
   type CreateTokenOptions,
   type GateToken,
-} from "./token";
+} from "./token.ts";
 export {
   createGateFetch,
   DEFAULT_REFRESH_BEFORE_MS,
@@ -20,4 +20,4 @@ export {
   type FetchImplementation,
   type FetchLike,
   type GateFetchOptions,
-} from "./fetch";
+} from "./fetch.ts";

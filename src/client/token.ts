@@ -1,5 +1,5 @@
 import { AwsV4Signer } from "aws4fetch";
-import { lookupStsEndpoint, type StsEndpoint } from "../sts-endpoints";
+import { lookupStsEndpoint, type StsEndpoint } from "../sts-endpoints.ts";
 
 /**
  * The caller's side of sts-gate: mints the bearer token `aws eks get-token` makes, with

@@ -7,8 +7,8 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
-import { callerProblem } from "./problem";
-import { CallerVerificationError, verifyCaller, type VerifiedCaller, type VerifyCallerOptions } from "./verify";
+import { callerProblem } from "./problem.ts";
+import { CallerVerificationError, verifyCaller, type VerifiedCaller, type VerifyCallerOptions } from "./verify.ts";
 
 export type CallerVariables = { caller: VerifiedCaller };
 

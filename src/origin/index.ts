@@ -12,5 +12,5 @@ export {
   type VerifiableRequest,
   type VerifiedCaller,
   type VerifyCallerOptions,
-} from "./verify";
-export { ASSERTION_HEADER, ASSERTION_LIFETIME_SECONDS, ASSERTION_TYP, requestTarget, type AssertionClaims, type CallerPrincipalType } from "./claims";
+} from "./verify.ts";
+export { ASSERTION_HEADER, ASSERTION_LIFETIME_SECONDS, ASSERTION_TYP, requestTarget, type AssertionClaims, type CallerPrincipalType } from "./claims.ts";

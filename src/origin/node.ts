@@ -7,8 +7,8 @@
  *                           audience: "https://origin.example.com" }));
  *   app.get("/x", (req, res) => res.json({ hello: req.caller.principal }));
  */
-import { callerProblem } from "./problem";
-import { CallerVerificationError, createCallerVerifier, type VerifiedCaller, type VerifyCallerOptions } from "./verify";
+import { callerProblem } from "./problem.ts";
+import { CallerVerificationError, createCallerVerifier, type VerifiedCaller, type VerifyCallerOptions } from "./verify.ts";
 
 /** The members of `http.IncomingMessage` (and Express's `Request`) this middleware reads. */
 export interface NodeRequestLike {

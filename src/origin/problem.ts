@@ -1,4 +1,4 @@
-import { CALLER_VERIFICATION_CODES, type CallerVerificationError } from "./verify";
+import { CALLER_VERIFICATION_CODES, type CallerVerificationError } from "./verify.ts";
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 

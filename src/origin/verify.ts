@@ -15,7 +15,7 @@ import {
   CALLER_PRINCIPAL_TYPES,
   requestTarget,
   type CallerPrincipalType,
-} from "./claims";
+} from "./claims.ts";
 
 /** The caller the gate vouched for, from a verified assertion. */
 export interface VerifiedCaller {

@@ -1,8 +1,8 @@
 import * as z from "zod";
-import type { StsAnswer } from "../identity";
-import { GateProblem } from "../problem";
-import { encodeRfc3986 } from "../token/query";
-import type { ValidatedToken } from "../token/validate";
+import type { StsAnswer } from "../identity.ts";
+import { GateProblem } from "../problem.ts";
+import { encodeRfc3986 } from "../token/query.ts";
+import type { ValidatedToken } from "../token/validate.ts";
 
 export const AUDIENCE_HEADER = "x-k8s-aws-id";
 export const DEFAULT_STS_TIMEOUT_MS = 5000;

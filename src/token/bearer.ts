@@ -1,4 +1,4 @@
-import { GateProblem } from "../problem";
+import { GateProblem } from "../problem.ts";
 
 /** aws-iam-authenticator's cap; a real token is about 1.5 KiB, a session token makes it ~2.5 KiB. */
 export const MAX_TOKEN_BYTES = 4096;

@@ -1,4 +1,4 @@
-import { GateProblem } from "../problem";
+import { GateProblem } from "../problem.ts";
 
 export const TOKEN_PREFIX = "k8s-aws-v1.";
 

@@ -1,5 +1,5 @@
-import { GateProblem } from "../problem";
-import { lookupStsEndpoint, type StsEndpoint } from "../sts-endpoints";
+import { GateProblem } from "../problem.ts";
+import { lookupStsEndpoint, type StsEndpoint } from "../sts-endpoints.ts";
 
 export interface PresignedUrl {
   endpoint: StsEndpoint;

@@ -1,4 +1,4 @@
-import { GateProblem } from "../problem";
+import { GateProblem } from "../problem.ts";
 
 /** The SigV4 presign set plus the two STS parameters; nothing else may reach STS. */
 export const ALLOWED_PARAMETERS = [

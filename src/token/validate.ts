@@ -1,9 +1,9 @@
-import { GateProblem } from "../problem";
-import type { StsEndpoint } from "../sts-endpoints";
-import { bearerToken } from "./bearer";
-import { decodeBase64url, decodeUtf8, stripPrefix } from "./decode";
-import { parsePresignedUrl } from "./presigned-url";
-import { parseStrictQuery, type QueryParameters } from "./query";
+import { GateProblem } from "../problem.ts";
+import type { StsEndpoint } from "../sts-endpoints.ts";
+import { bearerToken } from "./bearer.ts";
+import { decodeBase64url, decodeUtf8, stripPrefix } from "./decode.ts";
+import { parsePresignedUrl } from "./presigned-url.ts";
+import { parseStrictQuery, type QueryParameters } from "./query.ts";
 
 /** STS honours a presigned GetCallerIdentity URL for 15 minutes after X-Amz-Date. */
 export const TOKEN_LIFETIME_MS = 15 * 60 * 1000;

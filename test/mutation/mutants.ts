@@ -67,6 +67,16 @@ export const MUTANTS: Mutant[] = [
   { rule: "principalTypes opt-in", file: "src/policy.ts", find: "if (!types.has(identity.type)) {", replace: "if (false) {" },
   { rule: "arnPatternFieldByField: field count", file: "src/policy.ts", find: "if (parts.length !== fields.length) return false;", replace: "" },
   { rule: "arnPatternFieldByField: * stays in a field", file: "src/policy.ts", find: '.join("[^:]*");', replace: '.join(".*");' },
+  { rule: "policy: literal account in patterns", file: "src/policy.ts", find: "if (!/^\\d{12}$/.test(account)) {", replace: "if (false) {" },
+  { rule: "policy: literal partition in patterns", file: "src/policy.ts", find: "if (!(PARTITIONS as readonly string[]).includes(partition)) {", replace: "if (false) {" },
+  { rule: "policy: accounts allowlist", file: "src/policy.ts", find: "if (!accounts.has(identity.account)) return denied(", replace: "if (false) return denied(" },
+  { rule: "policy: deny wins over allow", file: "src/policy.ts", find: "if (d.match(identity.principal)) return denied(", replace: "if (false) return denied(" },
+  { rule: "policy: unique-ID pin", file: "src/policy.ts", find: "if (uniqueIdOf(identity) !== pinned) return denied(", replace: "if (false) return denied(" },
+  { rule: "policy: rule methods", file: "src/policy.ts", find: "if (rule.methods !== undefined && !rule.methods.has(request.method)) {", replace: "if (false) {" },
+  { rule: "policy: rule paths", file: "src/policy.ts", find: "if (!rule.paths.some((p) => p.match(path))) {", replace: "if (false) {" },
+  // src/origin/verify.ts (the origin's check of the gate's assertion)
+  { rule: "verifyCaller: htm", file: "src/origin/verify.ts", find: "if (payload.htm !== request.method) {", replace: "if (false) {" },
+  { rule: "verifyCaller: htu", file: "src/origin/verify.ts", find: "if (payload.htu !== target) {", replace: "if (false) {" },
   // src/forward.ts
   { rule: "stripCallerHeaders: Authorization", file: "src/forward.ts", find: 'if (name === "authorization" || name === "host" || name.startsWith("x-caller-")) continue;', replace: 'if (name === "host" || name.startsWith("x-caller-")) continue;' },
   { rule: "stripCallerHeaders: X-Caller-*", file: "src/forward.ts", find: 'if (name === "authorization" || name === "host" || name.startsWith("x-caller-")) continue;', replace: 'if (name === "authorization" || name === "host") continue;' },

@@ -1,0 +1,757 @@
+/**
+ * `npm run bench`: the gate against a pass-through proxy, in one workerd (Miniflare), with one
+ * local origin. See BENCHMARKS.md for the method and the latest figures.
+ *
+ *   npm run bench                       full run: 3 rounds × 5 s per scenario, writes BENCHMARKS.md
+ *   npm run bench -- --quick            1 round × 1 s, no vitest bench or bundle, writes nothing
+ *   npm run bench -- --rounds 2 --duration 3 --connections 8 --no-write --skip-vitest --skip-bundle
+ *   npm run bench -- --note "…"           a note in the results
+ *   npm run bench -- --diagnose           plus the diagnostic scenarios (canned STS, no KV write)
+ *   npm run bench -- --quick --profile <scenario>        CPU profile inside workerd (profile.ts)
+ *   npm run bench -- --quick --only memory --gate-bundle <file.js>   A/B a patched bundle
+ *
+ * Processes: this one (orchestrator + Miniflare, which parses workerd's log lines), the origin
+ * (test/bench/origin.ts) and the load generator (test/bench/loader.ts, autocannon), so that the
+ * clock that measures latency shares no event loop with anything else. Traffic is 127.0.0.1 only.
+ */
+import { build } from "esbuild";
+import { execFile, fork, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import { join, resolve } from "node:path";
+import process from "node:process";
+import { promisify } from "node:util";
+import { gzipSync } from "node:zlib";
+import { exportJWK, generateKeyPair, calculateJwkThumbprint } from "jose";
+import { convertV4MiniflareOptions, Miniflare, type V4WorkerOptions } from "miniflare";
+import { KV_SCENARIO_MEMORY_ENTRIES } from "./settings";
+import type { LoadResult, LoaderCommand, LoaderReply } from "./loader";
+import { formatSummary, saveProfile, startProfiling, summarize } from "./profile";
+import { renderResults, type BenchRun, type ScenarioSummary, type Target } from "./report";
+import { BENCH_AUDIENCE, EXPIRES_VALUES } from "./tokens";
+
+const exec = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, "../..");
+const BIN = join(ROOT, "node_modules/.bin");
+/** Tools run on this Node (the project's Node 22), never on whatever `node` is first on PATH. */
+const TOOL_ENV = { ...process.env, PATH: `${BIN}:${process.env.PATH ?? ""}`, WRANGLER_SEND_METRICS: "false", CI: "1" };
+const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+const VITEST = join(ROOT, "node_modules/vitest/vitest.mjs");
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+interface Options {
+  rounds: number;
+  duration: number;
+  connections: number;
+  warmup: number;
+  latencyMs: number;
+  write: boolean;
+  vitest: boolean;
+  bundle: boolean;
+  note: string | undefined;
+  /** Profile this scenario's Worker(s) in workerd instead of running the rounds. */
+  profile: string | undefined;
+  diagnose: boolean;
+  /** Scenario keys to run (the baseline always runs). */
+  only: string[] | undefined;
+  /** A prebuilt gate bundle (e.g. a patched copy, for an A/B experiment) instead of bundling src/index.ts. */
+  gateBundle: string | undefined;
+}
+
+function parseOptions(argv: string[]): Options {
+  const quick = argv.includes("--quick");
+  const value = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i === -1 ? undefined : argv[i + 1];
+  };
+  const number = (name: string, fallback: number): number => {
+    const v = value(name);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number`);
+    return n;
+  };
+  return {
+    rounds: number("--rounds", quick ? 1 : 3),
+    duration: number("--duration", quick ? 1 : 5),
+    connections: number("--connections", 16),
+    warmup: number("--warmup", quick ? 0.5 : 1),
+    latencyMs: number("--sts-latency", 30),
+    write: argv.includes("--write") || (!quick && !argv.includes("--no-write")),
+    vitest: !quick && !argv.includes("--skip-vitest"),
+    bundle: !quick && !argv.includes("--skip-bundle"),
+    note: value("--note"),
+    profile: value("--profile"),
+    diagnose: argv.includes("--diagnose"),
+    only: value("--only")?.split(","),
+    gateBundle: value("--gate-bundle"),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+
+type Expectation = "memory" | "kv" | "miss" | "local-deny" | "refused" | "none";
+
+interface Scenario {
+  key: string;
+  label: string;
+  worker: string;
+  pool: string;
+  /** What every request of the scenario must be, from the gate's decision logs and STS counts. */
+  expect: Expectation;
+  /** One-shot token pool (a fresh token per request): topped up between runs. */
+  oneShot?: boolean;
+  /** Which Worker plays STS (whose call counter to read); default the emulator. */
+  sts?: "sts-emulator" | "sts-canned";
+  /** Only with --diagnose: not a target, an experiment to see where the time goes. */
+  diagnostic?: boolean;
+  /**
+   * Tokens minted just before the run so that they expire in under 60 s: the gate's own rule then
+   * skips the KV write (KV refuses shorter expirations), which isolates the cost of that write.
+   */
+  nearExpiry?: boolean;
+}
+
+const SCENARIOS: Scenario[] = [
+  { key: "baseline", label: "baseline: pass-through proxy", worker: "proxy", pool: "memory", expect: "none" },
+  { key: "memory", label: "gate, token in the isolate cache", worker: "gate", pool: "memory", expect: "memory" },
+  { key: "memory-assertion", label: "gate + Ed25519 assertion, isolate cache", worker: "gate-assert", pool: "memory", expect: "memory" },
+  { key: "kv", label: "gate, token in KV only", worker: "gate-kv", pool: "kv", expect: "kv" },
+  { key: "fresh", label: "gate, fresh token, STS instant", worker: "gate-fresh", pool: "fresh", expect: "miss", oneShot: true },
+  { key: "fresh-slow", label: "gate, fresh token, STS +30 ms", worker: "gate-slow", pool: "fresh-slow", expect: "miss", oneShot: true },
+  { key: "junk", label: "gate, junk tokens (rejected locally)", worker: "gate", pool: "junk", expect: "local-deny" },
+  { key: "refused", label: "gate, token STS refused (remembered)", worker: "gate", pool: "refused", expect: "refused" },
+];
+
+/** `--diagnose`: the fresh-token path without the emulator's SigV4 work, then also without the KV write. */
+const DIAGNOSTICS: Scenario[] = [
+  { key: "fresh-canned", label: "gate, fresh token, canned STS (no SigV4 in workerd)", worker: "gate-canned", pool: "fresh-canned", expect: "miss", oneShot: true, sts: "sts-canned", diagnostic: true },
+  {
+    key: "fresh-canned-nokv",
+    label: "gate, fresh token, canned STS, no KV write (token expires in < 60 s)",
+    worker: "gate-canned",
+    pool: "fresh-nokv",
+    expect: "miss",
+    oneShot: true,
+    sts: "sts-canned",
+    diagnostic: true,
+    nearExpiry: true,
+  },
+];
+
+/** Functions whose inclusive time --profile reports (names as esbuild left them in the bundle). */
+const INCLUSIVE = [
+  "validateAuthorization",
+  "resolve",
+  "cacheKey",
+  "readKv",
+  "writeKv",
+  "exchangeWithSts",
+  "buildStsRequest",
+  "readCapped",
+  "interpret",
+  "identityFromSts",
+  "decide",
+  "forwardToOrigin",
+  "originHeaders",
+  "sign",
+  "log",
+  "verify",
+  "signHex",
+];
+
+// ---------------------------------------------------------------------------------------------
+// Child processes
+
+function forkTs(file: string): ChildProcess {
+  return fork(join(ROOT, file), [], { execArgv: ["--import", "tsx"], cwd: ROOT, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+}
+
+function firstMessage<T>(child: ChildProcess): Promise<T> {
+  return new Promise((resolvePromise, reject) => {
+    child.once("message", (m) => resolvePromise(m as T));
+    child.once("exit", (code) => reject(new Error(`child exited (${code}) before it was ready`)));
+  });
+}
+
+type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
+
+class Loader {
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve: (r: LoaderReply) => void; reject: (e: Error) => void }>();
+  constructor(private readonly child: ChildProcess) {
+    child.on("message", (raw) => {
+      const reply = raw as LoaderReply;
+      if (reply.type === "ready") return;
+      const w = this.waiting.get(reply.id);
+      if (!w) return;
+      this.waiting.delete(reply.id);
+      if (reply.type === "failed") w.reject(new Error(`loader: ${reply.message}`));
+      else w.resolve(reply);
+    });
+  }
+  private send(command: WithoutId<Exclude<LoaderCommand, { type: "exit" }>>): Promise<LoaderReply> {
+    const id = this.nextId++;
+    return new Promise((resolvePromise, reject) => {
+      this.waiting.set(id, { resolve: resolvePromise, reject });
+      this.child.send({ ...command, id } as LoaderCommand);
+    });
+  }
+  /** Every minted token takes the next index of the run, so pools never share a token. */
+  private nextIndex = 0;
+  get next(): number {
+    return this.nextIndex;
+  }
+  async mint(pool: string, count: number, start: number, options: { audience?: string; cyclic: boolean }): Promise<number> {
+    const r = await this.send({ type: "mint", pool, from: this.nextIndex, count, start, ...options });
+    this.nextIndex += count;
+    return (r as { size: number }).size;
+  }
+  async junk(pool: string, start: number): Promise<number> {
+    const r = await this.send({ type: "junk", pool, start });
+    return (r as { size: number }).size;
+  }
+  async load(url: string, pool: string, connections: number, run: { duration: number } | { amount: number }): Promise<LoadResult> {
+    const r = await this.send({ type: "load", url, pool, connections, ...run });
+    return (r as { result: LoadResult }).result;
+  }
+  exit(): void {
+    this.child.send({ type: "exit" } satisfies LoaderCommand);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decision-log tally: workerd's console lines reach Node through Miniflare's structured logs.
+
+class Tally {
+  decisions = 0;
+  memory = 0;
+  kv = 0;
+  miss = 0;
+  allow = 0;
+  codes: Record<string, number> = {};
+  other: string[] = [];
+  reset(): void {
+    this.decisions = this.memory = this.kv = this.miss = this.allow = 0;
+    this.codes = {};
+    this.other = [];
+  }
+  add(message: string): void {
+    if (!message.startsWith('{"event":"decision"')) {
+      if (this.other.length < 5 && !message.includes('"setting":"ASSERTION_PRIVATE_JWK"')) this.other.push(message.slice(0, 300));
+      return;
+    }
+    this.decisions++;
+    if (message.includes('"cache":"memory"')) this.memory++;
+    else if (message.includes('"cache":"kv"')) this.kv++;
+    else if (message.includes('"cache":"miss"')) this.miss++;
+    if (message.includes('"outcome":"allow"')) this.allow++;
+    const code = /"code":"([a-z_]+)"/.exec(message)?.[1];
+    if (code) this.codes[code] = (this.codes[code] ?? 0) + 1;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// workerd's CPU time: robust to other work on a shared machine, unlike req/s
+
+/** The workerd processes Miniflare started (children of this process). */
+async function workerdPids(): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir("/proc").catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
+    // pid (comm) state ppid ...: comm may contain spaces, so split after the last ')'.
+    const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(stat);
+    if (m && m[1] === "workerd" && Number(m[2]) === process.pid) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/** Nanoseconds on CPU, all threads of the given processes (/proc/<pid>/task/<tid>/schedstat). */
+async function cpuNs(pids: number[]): Promise<number> {
+  let total = 0;
+  for (const pid of pids) {
+    for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
+      const line = await readFile(`/proc/${pid}/task/${tid}/schedstat`, "utf8").catch(() => "0");
+      total += Number(line.split(" ")[0]) || 0;
+    }
+  }
+  return total;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+async function bundle(entry: string, outfile: string): Promise<string> {
+  await build({
+    entryPoints: [join(ROOT, entry)],
+    outfile,
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    // What wrangler resolves for Workers.
+    conditions: ["workerd", "worker", "browser"],
+    mainFields: ["browser", "module", "main"],
+    target: "es2024",
+    logLevel: "error",
+  });
+  return outfile;
+}
+
+async function compatibilityDate(): Promise<string> {
+  const toml = await readFile(join(ROOT, "wrangler.toml"), "utf8");
+  const m = /^compatibility_date\s*=\s*"([0-9-]+)"/m.exec(toml);
+  if (!m) throw new Error("wrangler.toml has no compatibility_date");
+  return m[1]!;
+}
+
+async function assertionKey(): Promise<string> {
+  const { privateKey } = await generateKeyPair("EdDSA", { extractable: true });
+  const jwk = await exportJWK(privateKey);
+  const kid = await calculateJwkThumbprint({ kty: jwk.kty, crv: jwk.crv, x: jwk.x }, "sha256");
+  return JSON.stringify({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, d: jwk.d, kid, alg: "EdDSA", use: "sig" });
+}
+
+async function text(cmd: string, args: string[]): Promise<string> {
+  try {
+    const { stdout } = await exec(cmd, args, { cwd: ROOT });
+    return stdout.trim();
+  } catch {
+    return "unknown";
+  }
+}
+
+async function machine(): Promise<BenchRun["machine"]> {
+  const cpuinfo = await readFile("/proc/cpuinfo", "utf8").catch(() => "");
+  const cpu = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? "unknown";
+  const pkg = JSON.parse(await readFile(join(ROOT, "node_modules/miniflare/package.json"), "utf8")) as { version: string };
+  const commit = await text("git", ["rev-parse", "--short", "HEAD"]);
+  const dirty = (await text("git", ["status", "--porcelain", "--untracked-files=no", "--", "src"])) !== "";
+  return {
+    nproc: os.availableParallelism(),
+    cpu,
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    workerd: (await text(join(BIN, "workerd"), ["--version"])).replace(/^workerd\s+/, ""),
+    miniflare: pkg.version,
+    commit: `${commit}${dirty ? " + uncommitted changes in src/" : ""}`,
+    loadBefore: os.loadavg()[0]!,
+    loadAfter: 0,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bundle size and vitest bench (after the load rounds, with Miniflare stopped)
+
+async function bundleSize(): Promise<BenchRun["bundle"]> {
+  const outdir = await mkdtemp(join(os.tmpdir(), "sts-gate-bench-bundle-"));
+  try {
+    const { stdout } = await exec(process.execPath, [WRANGLER, "deploy", "--dry-run", "--env=", "--outdir", outdir, "--minify"], { cwd: ROOT, env: TOOL_ENV });
+    const file = join(outdir, "index.js");
+    const code = await readFile(file);
+    const wranglerLine = /Total Upload:[^\n]*/.exec(stdout)?.[0]?.trim();
+    return { minifiedBytes: code.length, gzipBytes: gzipSync(code).length, wrangler: wranglerLine };
+  } finally {
+    await rm(outdir, { recursive: true, force: true });
+  }
+}
+
+async function validateBench(): Promise<BenchRun["validate"]> {
+  const names = ["alice", "deployer", "expired"] as const;
+  for (const n of names) await rm(join(ROOT, `dist/bench/validate-${n}.json`), { force: true });
+  await exec(process.execPath, [VITEST, "bench", "--run", "test/bench/validate.bench.ts"], { cwd: ROOT, env: TOOL_ENV, maxBuffer: 16 * 1024 * 1024 });
+  const out: NonNullable<BenchRun["validate"]> = {};
+  for (const n of names) {
+    const data = JSON.parse(await readFile(join(ROOT, `dist/bench/validate-${n}.json`), "utf8")) as {
+      latency: { samplesCount: number; rme: number };
+      totalTime: number;
+    };
+    // workerd's clock ticks in whole milliseconds, so per-sample times are 0 or 1 ms: the rate is
+    // the sample count over the measured time, not tinybench's mean of per-sample rates.
+    out[n] = { opsPerSec: (data.latency.samplesCount / data.totalTime) * 1000, samples: data.latency.samplesCount };
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const scenarios = (options.diagnose ? [...SCENARIOS, ...DIAGNOSTICS] : SCENARIOS).filter(
+    (s) => options.only === undefined || s.key === "baseline" || options.only.includes(s.key),
+  );
+  const started = Date.now();
+  const info = await machine();
+  console.log(
+    `sts-gate bench: ${options.rounds} round(s) × ${options.duration} s × ${scenarios.length} scenarios, ${options.connections} connections` +
+      ` (load average ${info.loadBefore.toFixed(2)} on ${info.nproc} CPUs)`,
+  );
+
+  // Inside the repository (dist/ is ignored): Miniflare names modules relative to the working
+  // directory, and a bundle outside it fails to load.
+  await mkdir(join(ROOT, "dist/bench"), { recursive: true });
+  const tmp = await mkdtemp(join(ROOT, "dist/bench/workers-"));
+  const children: ChildProcess[] = [];
+  let mf: Miniflare | undefined;
+  try {
+    const [gateJs, gateSmallCacheJs, emulatorJs, proxyJs, latencyJs, cannedJs, date, privateJwk] = await Promise.all([
+      options.gateBundle ? Promise.resolve(resolve(options.gateBundle)) : bundle("src/index.ts", join(tmp, "gate.js")),
+      bundle("test/bench/gate-small-cache.ts", join(tmp, "gate-small-cache.js")),
+      bundle("test/emulator/worker.ts", join(tmp, "sts-emulator.js")),
+      bundle("test/bench/proxy.ts", join(tmp, "proxy.js")),
+      bundle("test/bench/sts-latency.ts", join(tmp, "sts-latency.js")),
+      bundle("test/bench/sts-canned.ts", join(tmp, "sts-canned.js")),
+      compatibilityDate(),
+      assertionKey(),
+    ]);
+
+    const origin = forkTs("test/bench/origin.ts");
+    children.push(origin);
+    const { port } = await firstMessage<{ port: number }>(origin);
+    const originUrl = `http://127.0.0.1:${port}`;
+
+    const loaderChild = forkTs("test/bench/loader.ts");
+    children.push(loaderChild);
+    await firstMessage<LoaderReply>(loaderChild);
+    const loader = new Loader(loaderChild);
+
+    const tally = new Tally();
+    const socket = [{ host: "127.0.0.1", port: 0 }];
+    const vars = { AUDIENCE: BENCH_AUDIENCE, ORIGIN_URL: originUrl, POLICY: { allow: ["arn:aws:iam::111122223333:user/alice"] } };
+    const gate = (name: string, kv: string, sts: string, extra: Record<string, string> = {}, scriptPath = gateJs): V4WorkerOptions => ({
+      name,
+      modules: true,
+      scriptPath,
+      compatibilityDate: date,
+      bindings: { ...vars, ...extra },
+      kvNamespaces: { IDENTITY_CACHE: kv },
+      serviceBindings: { STS: sts },
+      unsafeDirectSockets: socket,
+    });
+    mf = new Miniflare(
+      convertV4MiniflareOptions({
+        host: "127.0.0.1",
+        port: 0,
+        ...(options.profile ? { inspectorHost: "127.0.0.1", inspectorPort: 0 } : {}),
+        enableDevRegistry: false,
+        telemetry: { enabled: false },
+        handleStructuredLogs: ({ message }) => tally.add(message),
+        workers: [
+          { name: "proxy", modules: true, scriptPath: proxyJs, compatibilityDate: date, bindings: { ORIGIN_URL: originUrl }, unsafeDirectSockets: socket },
+          gate("gate", "kv-gate", "sts-emulator"),
+          gate("gate-assert", "kv-gate-assert", "sts-emulator", { ASSERTION_PRIVATE_JWK: privateJwk }),
+          // gate-warm writes the KV entries that gate-kv (another isolate, same namespace) reads.
+          gate("gate-warm", "kv-shared", "sts-emulator"),
+          gate("gate-kv", "kv-shared", "sts-emulator", {}, gateSmallCacheJs),
+          gate("gate-fresh", "kv-gate-fresh", "sts-emulator"),
+          gate("gate-slow", "kv-gate-slow", "sts-latency"),
+          gate("gate-canned", "kv-gate-canned", "sts-canned"),
+          { name: "sts-canned", modules: true, scriptPath: cannedJs, compatibilityDate: date },
+          { name: "sts-emulator", modules: true, scriptPath: emulatorJs, compatibilityDate: date },
+          {
+            name: "sts-latency",
+            modules: true,
+            scriptPath: latencyJs,
+            compatibilityDate: date,
+            bindings: { DELAY_MS: String(options.latencyMs) },
+            serviceBindings: { UPSTREAM: "sts-emulator" },
+          },
+        ],
+      }),
+    );
+    await mf.ready;
+    const workerd = await workerdPids();
+    const directUrl = async (name: string) => new URL("/bench?x=1", await mf!.unsafeGetDirectURL(name)).toString();
+    const urls: Record<string, string> = {};
+    for (const name of ["proxy", "gate", "gate-assert", "gate-warm", "gate-kv", "gate-fresh", "gate-slow", "gate-canned"]) urls[name] = await directUrl(name);
+    // Miniflare's proxy types clash with the Workers types in this tsconfig: only these calls are used.
+    type Control = { fetch(url: string): Promise<{ json(): Promise<unknown> }> };
+    const controls = {
+      "sts-emulator": (await mf.getWorker("sts-emulator")) as unknown as Control,
+      "sts-canned": (await mf.getWorker("sts-canned")) as unknown as Control,
+    };
+    const stsCalls = async (which: keyof typeof controls = "sts-emulator"): Promise<number> => {
+      const r = await controls[which].fetch("https://emulator.control/calls");
+      return ((await r.json()) as { total: number }).total;
+    };
+    type KvList = { list(options: { cursor?: string; limit: number }): Promise<{ keys: unknown[]; list_complete: boolean; cursor?: string }> };
+    const kvCount = async (worker: string): Promise<number> => {
+      const kv = (await mf!.getKVNamespace("IDENTITY_CACHE", worker)) as unknown as KvList;
+      let n = 0;
+      let cursor: string | undefined;
+      do {
+        const page = await kv.list({ cursor, limit: 1000 });
+        n += page.keys.length;
+        cursor = page.list_complete ? undefined : page.cursor;
+      } while (cursor !== undefined);
+      return n;
+    };
+
+    // ---- Tokens and warm-up ------------------------------------------------------------------
+    const t0 = Date.now();
+    // Many more than gate-kv's isolate cache holds, cycled: each token is 255 others away from its
+    // previous use, so it has always been evicted from the 16-entry LRU by then.
+    const kvTokens = 16 * KV_SCENARIO_MEMORY_ENTRIES;
+    await loader.mint("memory", 1, t0, { cyclic: true });
+    await loader.mint("refused", 1, t0, { cyclic: true, audience: "some-other-service" });
+    await loader.junk("junk", t0);
+    await loader.mint("kv", kvTokens, t0, { cyclic: true });
+    const consumed: Record<string, number> = {};
+    const minted: Record<string, number> = {};
+    const mostPerRun: Record<string, number> = {};
+    let perRunPools = 0;
+    /** The pool to use for this run of s, with enough unused tokens in it. */
+    const topUp = async (s: Scenario, seconds: number): Promise<string> => {
+      // Enough for the busiest run so far plus half again, and at least a generous first guess.
+      const guess = s.key === "fresh-slow" ? Math.ceil((options.connections * 1000) / options.latencyMs) : 800;
+      const need = Math.ceil(Math.max(guess * seconds, ((mostPerRun[s.key] ?? 0) / options.duration) * seconds * 1.5)) + 200;
+      if (s.nearExpiry) {
+        // A new pool each run, signed 14 min 1 s ago (the pool's later tokens a few seconds more).
+        const pool = `${s.pool}-${perRunPools++}`;
+        const start = Date.now() - 14 * 60_000 - 1_000 + Math.floor(loader.next / EXPIRES_VALUES) * 1000;
+        await loader.mint(pool, need, start, { cyclic: false });
+        return pool;
+      }
+      const have = (minted[s.pool] ?? 0) - (consumed[s.pool] ?? 0);
+      if (have < need) minted[s.pool] = await loader.mint(s.pool, need - have, t0, { cyclic: false });
+      return s.pool;
+    };
+    console.log(`minted ${kvTokens + 2} tokens in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+    const warm: BenchRun["warmup"] = [];
+    const warmCheck = async (label: string, worker: string, pool: string, amount: number, expectCalls: number, expectStatus: number) => {
+      const before = await stsCalls();
+      const r = await loader.load(urls[worker]!, pool, Math.min(options.connections, amount), { amount });
+      await sleep(300);
+      const calls = (await stsCalls()) - before;
+      const ok = calls === expectCalls && (r.statuses[expectStatus] ?? 0) === amount;
+      warm.push({ label, requests: amount, stsCalls: calls, expected: expectCalls, ok });
+      if (!ok) console.log(`warm-up ${label}: ${JSON.stringify(r.statuses)}, ${calls} STS calls (expected ${expectCalls})`, tally.other);
+    };
+    await warmCheck("isolate-cache token, gate", "gate", "memory", 1, 1, 200);
+    await warmCheck("isolate-cache token, gate-assert", "gate-assert", "memory", 1, 1, 200);
+    await warmCheck("refused token, gate", "gate", "refused", 1, 1, 401);
+    // gate-warm (another isolate, the same KV namespace as gate-kv) verifies each KV token once
+    // through STS and writes its KV entry, as the gate does in production.
+    await warmCheck(`${kvTokens} KV-scenario tokens through gate-warm`, "gate-warm", "kv", kvTokens, kvTokens, 200);
+    const kv = (await mf.getKVNamespace("IDENTITY_CACHE", "gate-kv")) as unknown as {
+      list(options: { limit: number }): Promise<{ keys: unknown[] }>;
+    };
+    let stored = 0;
+    for (let attempt = 0; attempt < 40 && stored < kvTokens; attempt++) {
+      if (attempt > 0) await sleep(100);
+      stored = (await kv.list({ limit: 1000 })).keys.length;
+    }
+    warm.push({ label: "KV entries written by gate-warm (waitUntil)", requests: 0, stsCalls: stored, expected: kvTokens, ok: stored === kvTokens });
+
+    // ---- Rounds --------------------------------------------------------------------------------
+    const runs = new Map<string, Array<LoadResult & { stsCalls: number; kvWrites?: number; cpuUs: number; tally: Tally; check: string | undefined }>>();
+    const runScenario = async (s: Scenario, seconds: number, record: boolean) => {
+      const pool = s.oneShot ? await topUp(s, seconds) : s.pool;
+      const before = await stsCalls(s.sts);
+      const kvBefore = s.diagnostic ? await kvCount(s.worker) : 0;
+      tally.reset();
+      const cpuBefore = await cpuNs(workerd);
+      const r = await loader.load(urls[s.worker]!, pool, options.connections, { duration: seconds });
+      await sleep(300);
+      const cpuUs = workerd.length === 0 ? Number.NaN : ((await cpuNs(workerd)) - cpuBefore) / 1000 / Math.max(1, r.completed);
+      const calls = (await stsCalls(s.sts)) - before;
+      const kvWrites = s.diagnostic ? (await kvCount(s.worker)) - kvBefore : undefined;
+      const t = Object.assign(new Tally(), tally);
+      if (s.oneShot) {
+        consumed[pool] = (consumed[pool] ?? 0) + r.handedOut;
+        mostPerRun[s.key] = Math.max(mostPerRun[s.key] ?? 0, (r.handedOut / seconds) * options.duration);
+      }
+      if (!record) return;
+      let check = checkRun(s, r, calls, t);
+      if (kvWrites !== undefined && kvWrites !== (s.nearExpiry ? 0 : calls)) {
+        check = `${check ? `${check}; ` : ""}${kvWrites} KV writes for ${calls} STS calls (expected ${s.nearExpiry ? 0 : calls})`;
+      }
+      const list = runs.get(s.key) ?? [];
+      list.push({ ...r, stsCalls: calls, kvWrites, cpuUs, tally: t, check });
+      runs.set(s.key, list);
+      console.log(
+        `  ${s.key.padEnd(17)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(2).padStart(6)} ms  p99 ${r.p99.toFixed(2).padStart(6)} ms  ` +
+          `workerd ${cpuUs.toFixed(0).padStart(5)} µs/req  STS ${String(calls).padStart(6)}  ${check ?? "ok"}${r.exhausted ? "  (token pool ran out: run cut short)" : ""}`,
+      );
+    };
+
+    if (options.profile) {
+      const s = [...SCENARIOS, ...DIAGNOSTICS].find((x) => x.key === options.profile);
+      if (!s) throw new Error(`--profile: no scenario ${options.profile} (${[...SCENARIOS, ...DIAGNOSTICS].map((x) => x.key).join(", ")})`);
+      const bundles: Record<string, string> = { proxy: proxyJs, "gate-kv": gateSmallCacheJs, "sts-emulator": emulatorJs, "sts-canned": cannedJs };
+      await runScenario(s, Math.max(options.warmup, 2), false);
+      const targets = [s.worker, ...(s.expect === "miss" ? [s.sts ?? "sts-emulator"] : [])];
+      const inspector = await mf.getInspectorURL();
+      const profilers = await Promise.all(targets.map((w) => startProfiling(inspector, w)));
+      await runScenario(s, options.duration, true);
+      const profiles = await Promise.all(profilers.map((p) => p.stop()));
+      for (const [i, worker] of targets.entries()) {
+        const path = join(ROOT, `dist/bench/profile-${s.key}-${worker}.cpuprofile`);
+        await saveProfile(path, profiles[i]!);
+        const summary = await summarize(profiles[i]!, worker, bundles[worker] ?? gateJs, INCLUSIVE);
+        console.log(`\n${formatSummary(summary)}\n  (profile: ${path}; open it in Chrome DevTools → Performance)`);
+      }
+      return;
+    }
+    if (options.warmup > 0) {
+      console.log(`JIT warm-up: ${options.warmup} s per scenario (not recorded)`);
+      for (const s of scenarios) await runScenario(s, options.warmup, false);
+    }
+    for (let round = 0; round < options.rounds; round++) {
+      console.log(`round ${round + 1}/${options.rounds}`);
+      // Rotate the order each round, so no scenario always runs first or right after another.
+      const order = scenarios.map((_, i) => scenarios[(i + round) % scenarios.length]!);
+      for (const s of order) await runScenario(s, options.duration, true);
+    }
+    info.loadAfter = os.loadavg()[0]!;
+
+    await mf.dispose();
+    mf = undefined;
+    loader.exit();
+
+    // ---- Summaries -----------------------------------------------------------------------------
+    const baselineRuns = runs.get("baseline")!;
+    const summaries: ScenarioSummary[] = scenarios.map((s) => {
+      const list = runs.get(s.key)!;
+      const completed = list.reduce((a, r) => a + r.completed, 0);
+      const calls = list.reduce((a, r) => a + r.stsCalls, 0);
+      return {
+        key: s.key,
+        label: s.label,
+        rps: median(list.map((r) => r.rps)),
+        p50: median(list.map((r) => r.p50)),
+        p99: median(list.map((r) => r.p99)),
+        cpuUs: median(list.map((r) => r.cpuUs)),
+        // Each round's ratio against the same round's baseline, then the median.
+        ratio: median(list.map((r, i) => r.rps / baselineRuns[i]!.rps)),
+        stsPer1000: completed === 0 ? 0 : (calls / completed) * 1000,
+        completed,
+        stsCalls: calls,
+        diagnostic: s.diagnostic,
+        kvWritesPer1000: s.diagnostic ? (list.reduce((a, r) => a + (r.kvWrites ?? 0), 0) / Math.max(1, completed)) * 1000 : undefined,
+        rounds: list.map((r) => ({ rps: r.rps, p50: r.p50, p99: r.p99, cpuUs: r.cpuUs, stsCalls: r.stsCalls, completed: r.completed })),
+        checks: list.map((r) => r.check).filter((c): c is string => c !== undefined),
+        statuses: list.reduce<Record<string, number>>((acc, r) => {
+          for (const [k, v] of Object.entries(r.statuses)) acc[k] = (acc[k] ?? 0) + v;
+          return acc;
+        }, {}),
+      };
+    });
+
+    const validate = options.vitest ? await validateBench().catch((e: unknown) => (console.log(`vitest bench failed: ${String(e)}`), undefined)) : undefined;
+    const bundleInfo = options.bundle ? await bundleSize().catch((e: unknown) => (console.log(`bundle size failed: ${String(e)}`), undefined)) : undefined;
+
+    if (options.only || options.gateBundle) {
+      // A partial or patched run is an experiment: print it, never record it.
+      options.write = false;
+    }
+    const baseline = summaries.find((s) => s.key === "baseline")!;
+    const by = (key: string) => summaries.find((s) => s.key === key) ?? { ...baseline, ratio: Number.NaN, p99: Number.NaN };
+    const stsFailures = [...warm.filter((w) => !w.ok).map((w) => `warm-up ${w.label}`), ...summaries.flatMap((s) => s.checks.map((c) => `${s.key}: ${c}`))];
+    const targets: Target[] = [
+      { name: "isolate-cache hit ≥ 0.9 × baseline req/s", scenario: "memory", measured: `${by("memory").ratio.toFixed(2)} ×`, pass: by("memory").ratio >= 0.9 },
+      {
+        name: "isolate-cache hit p99 within 1 ms of baseline",
+        scenario: "memory",
+        measured: `${by("memory").p99.toFixed(2)} ms vs ${baseline.p99.toFixed(2)} ms (${(by("memory").p99 - baseline.p99 >= 0 ? "+" : "") + (by("memory").p99 - baseline.p99).toFixed(2)} ms)`,
+        pass: by("memory").p99 - baseline.p99 <= 1,
+      },
+      { name: "junk rejection ≥ 1.0 × baseline req/s", scenario: "junk", measured: `${by("junk").ratio.toFixed(2)} ×`, pass: by("junk").ratio >= 1.0 },
+      { name: "fresh token, instant STS ≥ 0.5 × baseline req/s", scenario: "fresh", measured: `${by("fresh").ratio.toFixed(2)} ×`, pass: by("fresh").ratio >= 0.5 },
+      {
+        name: "STS calls: exactly one per distinct valid token per isolate",
+        measured: stsFailures.length === 0 ? "every run and warm-up exact" : stsFailures.join("; "),
+        pass: stsFailures.length === 0,
+      },
+      bundleInfo
+        ? { name: "bundle < 100 KiB gzipped", measured: `${(bundleInfo.gzipBytes / 1024).toFixed(1)} KiB`, pass: bundleInfo.gzipBytes < 100 * 1024 }
+        : { name: "bundle < 100 KiB gzipped", measured: "not measured (--skip-bundle)", pass: undefined },
+    ];
+
+    const run: BenchRun = {
+      date: new Date(started).toISOString(),
+      seconds: Math.round((Date.now() - started) / 1000),
+      options: { rounds: options.rounds, duration: options.duration, connections: options.connections, stsLatencyMs: options.latencyMs, kvTokens },
+      machine: info,
+      note: options.note,
+      scenarios: summaries,
+      warmup: warm,
+      validate,
+      bundle: bundleInfo,
+      targets,
+    };
+    const lastRunPath = join(ROOT, "test/bench/last-run.json");
+    const previous = existsSync(lastRunPath) ? (JSON.parse(await readFile(lastRunPath, "utf8")) as BenchRun) : undefined;
+    const markdown = renderResults(run, previous);
+    console.log(`\n${markdown}`);
+    if (options.write) {
+      const mdPath = join(ROOT, "BENCHMARKS.md");
+      const START = "<!-- bench:results:start -->";
+      const END = "<!-- bench:results:end -->";
+      const existing = existsSync(mdPath) ? await readFile(mdPath, "utf8") : `# Benchmarks\n\n${START}\n${END}\n`;
+      const a = existing.indexOf(START);
+      const b = existing.indexOf(END);
+      if (a === -1 || b < a) throw new Error(`BENCHMARKS.md lacks the ${START} … ${END} markers`);
+      await writeFile(mdPath, `${existing.slice(0, a + START.length)}\n${markdown}\n${existing.slice(b)}`);
+      await writeFile(lastRunPath, `${JSON.stringify(run, null, 2)}\n`);
+      console.log(`wrote BENCHMARKS.md and test/bench/last-run.json (${run.seconds} s)`);
+    } else {
+      console.log(`(not written: --quick or --no-write; ${run.seconds} s)`);
+    }
+  } finally {
+    await mf?.dispose().catch(() => {});
+    for (const child of children) if (child.connected) child.disconnect();
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Undefined if the run is exactly what the scenario must be; otherwise what was wrong. */
+function checkRun(s: Scenario, r: LoadResult, calls: number, t: Tally): string | undefined {
+  const problems: string[] = [];
+  const status = (code: number) => r.statuses[code] ?? 0;
+  if (r.errors > 0) problems.push(`${r.errors} connection errors`);
+  switch (s.expect) {
+    case "none":
+      if (status(200) !== r.completed) problems.push(`non-200 answers ${JSON.stringify(r.statuses)}`);
+      if (calls !== 0) problems.push(`${calls} STS calls (expected 0)`);
+      break;
+    case "memory":
+    case "kv":
+      if (status(200) !== r.completed) problems.push(`non-200 answers ${JSON.stringify(r.statuses)}`);
+      if (calls !== 0) problems.push(`${calls} STS calls (expected 0)`);
+      if (t[s.expect] !== t.decisions || t.decisions < r.completed) problems.push(`cache sources memory ${t.memory}, kv ${t.kv}, miss ${t.miss} of ${t.decisions} decisions`);
+      break;
+    case "miss":
+      // A fresh token per request: every decision is an STS miss, and each made exactly one call.
+      if (status(200) !== r.completed) problems.push(`non-200 answers ${JSON.stringify(r.statuses)}`);
+      if (t.miss !== t.decisions || calls !== t.miss) problems.push(`${calls} STS calls for ${t.miss} misses of ${t.decisions} decisions`);
+      if (calls > r.handedOut) problems.push(`${calls} STS calls for ${r.handedOut} distinct tokens`);
+      break;
+    case "local-deny":
+      if (status(401) !== r.completed) problems.push(`answers ${JSON.stringify(r.statuses)}`);
+      if (calls !== 0) problems.push(`${calls} STS calls (expected 0)`);
+      break;
+    case "refused":
+      if (status(401) !== r.completed || (t.codes.sts_refused ?? 0) !== t.decisions) problems.push(`answers ${JSON.stringify(r.statuses)}, codes ${JSON.stringify(t.codes)}`);
+      if (calls !== 0) problems.push(`${calls} STS calls (expected 0: the refusal is remembered)`);
+      break;
+  }
+  if (t.other.length > 0 && s.expect !== "none") problems.push(`other log lines: ${t.other.join(" | ")}`);
+  return problems.length === 0 ? undefined : problems.join("; ");
+}
+
+await main();

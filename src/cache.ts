@@ -15,6 +15,8 @@ export interface Resolved {
 }
 
 export interface ResolveContext {
+  /** From cacheKey(audience, token.token). */
+  key: string;
   token: ValidatedToken;
   audience: string;
   kv: KVNamespace | undefined;
@@ -48,8 +50,16 @@ export class IdentityCache {
     this.refused = new BoundedMap(maxEntries);
   }
 
+  /**
+   * The identity this isolate verified for the key, if it has not expired. A hit needs no
+   * validation: the same token string passed every rule and STS, and its expiry is stored.
+   */
+  remembered(key: string, now: number): CallerIdentity | undefined {
+    return this.identities.get(key, now);
+  }
+
   async resolve(ctx: ResolveContext): Promise<Resolved> {
-    const key = await cacheKey(ctx.audience, ctx.token.token);
+    const { key } = ctx;
     const remembered = this.identities.get(key, ctx.now);
     if (remembered) return { identity: remembered, cache: "memory" };
     const refusal = this.refused.get(key, ctx.now);

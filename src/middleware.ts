@@ -1,12 +1,13 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { IdentityCache, type Resolved } from "./cache.ts";
+import { cacheKey, IdentityCache, type Resolved } from "./cache.ts";
 import { identityFromSts, type CallerIdentity } from "./identity.ts";
 import { log, type DecisionLog } from "./log.ts";
 import { compilePolicy, PolicySchema, type Policy, type PolicyDocument } from "./policy.ts";
 import { GateProblem } from "./problem.ts";
 import { DEFAULT_STS_TIMEOUT_MS, exchangeWithSts } from "./sts/exchange.ts";
-import { validateAuthorization } from "./token/validate.ts";
+import { bearerToken } from "./token/bearer.ts";
+import { validateToken } from "./token/validate.ts";
 
 export interface Caller extends CallerIdentity {
   /** The policy rule that let the caller in. */
@@ -56,10 +57,13 @@ export function stsAuth(options: StsAuthOptions | ((c: Context) => StsAuthOption
     const policy = toPolicy(o.policy);
     const path = new URL(c.req.url).pathname;
     const entry: DecisionLog = { event: "decision", outcome: "deny", status: 401, method: c.req.method, path };
-    try {
-      const token = validateAuthorization(c.req.header("authorization"), now());
+    // Everything a token not in this isolate's memory goes through: the local rules, then KV,
+    // then STS (once per token, however many requests carry it).
+    const resolve = (tokenText: string, key: string): Promise<Resolved> => {
+      const token = validateToken(tokenText, now());
       const sts = o.sts;
-      const resolved = await cache.resolve({
+      return cache.resolve({
+        key,
         token,
         audience: o.audience,
         kv: o.kv,
@@ -77,6 +81,12 @@ export function stsAuth(options: StsAuthOptions | ((c: Context) => StsAuthOption
             token.endpoint.partition,
           ),
       });
+    };
+    try {
+      const tokenText = bearerToken(c.req.header("authorization"));
+      const key = await cacheKey(o.audience, tokenText);
+      const remembered = cache.remembered(key, now());
+      const resolved: Resolved = remembered ? { identity: remembered, cache: "memory" } : await resolve(tokenText, key);
       const { identity } = resolved;
       Object.assign(entry, {
         principal: identity.principal,

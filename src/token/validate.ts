@@ -34,7 +34,11 @@ export interface ValidatedToken {
  * `Verify`). Each throws a GateProblem with its own code; none makes a network call.
  */
 export function validateAuthorization(authorization: string | null | undefined, now: number): ValidatedToken {
-  const token = bearerToken(authorization);
+  return validateToken(bearerToken(authorization), now);
+}
+
+/** Every rule after `bearerToken`, for a token already taken from its header. */
+export function validateToken(token: string, now: number): ValidatedToken {
   const url = parsePresignedUrl(decodeUtf8(decodeBase64url(stripPrefix(token))));
   const params = parseStrictQuery(url.rawQuery);
   const required = requireParameters(params);

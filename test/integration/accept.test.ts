@@ -59,28 +59,26 @@ describe("tokens the gate accepts", () => {
 
   describe.each(fixtures.tokens)("aws eks get-token ($name, recorded)", (fixture) => {
     const signedAt = Date.parse(fixture.signedAt);
-    it("is accepted while fresh, with the recorded clock", async () => {
-      const now = signedAt + 5 * 60 * 1000;
+
+    /** The gate and an emulator whose clocks both read `now`, as if it were that moment. */
+    async function presentAt(now: number) {
       const sts = emulatorAt(now);
-      const app = createGateApp({ now: () => now });
-      const res = await app.fetch(
+      const res = await createGateApp({ now: () => now }).fetch(
         new Request("https://gate.test/kube", { headers: bearer(fixture.token) }),
         { ...env, STS: sts.binding },
         ctx(),
       );
+      return { res, sts };
+    }
+
+    it("is accepted while fresh, with the recorded clock", async () => {
+      const { res, sts } = await presentAt(signedAt + 5 * 60 * 1000);
       expect(res.status).toBe(200);
       expect(sts.calls).toHaveLength(1);
     });
 
     it("is refused once 15 minutes have passed, without calling STS", async () => {
-      const now = signedAt + 15 * 60 * 1000;
-      const sts = emulatorAt(now);
-      const app = createGateApp({ now: () => now });
-      const res = await app.fetch(
-        new Request("https://gate.test/kube", { headers: bearer(fixture.token) }),
-        { ...env, STS: sts.binding },
-        ctx(),
-      );
+      const { res, sts } = await presentAt(signedAt + 15 * 60 * 1000);
       expect(res.status).toBe(401);
       expect(((await res.json()) as { code: string }).code).toBe("token_expired");
       expect(sts.calls).toHaveLength(0);

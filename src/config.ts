@@ -73,19 +73,6 @@ const FetcherBinding = z.custom<Fetcher>(
   { error: "must be a service binding" },
 );
 
-/** wrangler.toml tables arrive as objects; `wrangler secret put` and dashboards give strings. */
-const JsonOrObject = z.union([
-  z.string().transform((s, ctx) => {
-    try {
-      return JSON.parse(s) as unknown;
-    } catch {
-      ctx.addIssue({ code: "custom", message: "is a string but not valid JSON" });
-      return z.NEVER;
-    }
-  }),
-  z.record(z.string(), z.unknown()),
-]);
-
 /**
  * A JSON string (`wrangler secret put`) or an object (a wrangler.toml table). Unlike a
  * z.union, keeps its own "not valid JSON" message, and never quotes the value: it is a key.
@@ -113,7 +100,8 @@ const EnvSchema = z.object({
     .refine((u) => u.username === "" && u.password === "" && u.search === "" && u.hash === "", {
       error: "must not carry credentials, a query or a fragment",
     }),
-  POLICY: JsonOrObject.pipe(PolicySchema),
+  // wrangler.toml tables arrive as objects; `wrangler secret put` and dashboards give strings.
+  POLICY: JsonText.pipe(PolicySchema),
   STS_TIMEOUT_MS: wholeNumber(100, 60_000, DEFAULT_STS_TIMEOUT_MS),
   ORIGIN_TIMEOUT_MS: wholeNumber(100, 300_000, DEFAULT_ORIGIN_TIMEOUT_MS),
   CACHE_MAX_ENTRIES: wholeNumber(100, 1_000_000, DEFAULT_MEMORY_ENTRIES),

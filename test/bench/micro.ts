@@ -109,9 +109,10 @@ await time("cacheKey (SHA-256 of audience + token, hex)", () => cacheKey(BENCH_A
 const bytes = new TextEncoder().encode(`sts-gate/v1\n${BENCH_AUDIENCE}\n${token}`);
 await time("  crypto.subtle.digest alone", () => crypto.subtle.digest("SHA-256", bytes));
 const cache = new IdentityCache();
-const resolveCtx = { token: validated, audience: BENCH_AUDIENCE, kv: undefined, now, clock: () => now, waitUntil() {}, verify: async () => identity };
+const key = await cacheKey(BENCH_AUDIENCE, token);
+const resolveCtx = { key, token: validated, audience: BENCH_AUDIENCE, kv: undefined, now, clock: () => now, waitUntil() {}, verify: async () => identity };
 await cache.resolve(resolveCtx);
-await time("IdentityCache.resolve, memory hit (cacheKey included)", () => cache.resolve(resolveCtx));
+await time("IdentityCache.remembered, memory hit (what a cached request does after cacheKey)", () => cache.remembered(key, now));
 await time("policy.decide", () => policy.decide(identity, { method: "GET", path: "/bench" }));
 await time("JSON.stringify(decision log entry)", () => JSON.stringify(decision));
 

@@ -142,7 +142,15 @@ function toPolicy(policy: PolicyDocument | Policy): Policy {
   if ("decide" in policy && typeof policy.decide === "function") return policy;
   let p = compiled.get(policy);
   if (p === undefined) {
-    p = compilePolicy(PolicySchema.parse(policy));
+    const parsed = PolicySchema.safeParse(policy);
+    if (!parsed.success) {
+      // An app's own policy document: fail closed, and say where it is wrong in the log.
+      for (const issue of parsed.error.issues) {
+        log({ event: "config", level: "error", message: `policy.${issue.path.join(".")}: ${issue.message}`, code: "misconfigured" });
+      }
+      throw new GateProblem("misconfigured", "The policy passed to stsAuth is invalid; the logs name the field.");
+    }
+    p = compilePolicy(parsed.data);
     compiled.set(policy, p);
   }
   return p;

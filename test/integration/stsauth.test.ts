@@ -114,3 +114,11 @@ describe("the gate with a Workers rate-limiting binding as STS_RATE_LIMITER", ()
     expect(other.status).toBe(200);
   });
 });
+
+describe("stsAuth with an invalid policy document", () => {
+  it("fails closed with 500 misconfigured, not an unhandled error", async () => {
+    const res = await app({ policy: { allow: ["arn:aws:iam::*:role/deployer"] } }).request("/x", { headers: bearer(await mintToken("alice")) });
+    expect(res.status).toBe(500);
+    expect(((await res.json()) as { code: string }).code).toBe("misconfigured");
+  });
+});

@@ -9,7 +9,11 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { AwsV4Signer } from "aws4fetch";
+import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateAssertionKey } from "../../src/assertion/generate.ts";
+import { assertionSignerFor } from "../../src/assertion/signer.ts";
+import { createToken } from "../../src/client/token.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 const bin = (name: string) => join(root, "node_modules/.bin", name);
@@ -118,4 +122,58 @@ export default app;
       await mf.dispose();
     }
   }, 240_000);
+
+  it("the client and the origin verifier run the same on Node 20, Node 22, Bun and Deno", async () => {
+    const dir = project("runtimes", {
+      "package.json": JSON.stringify({ name: "runtimes", private: true, type: "module" }),
+      "check.mjs": `
+import input from "./input.json" with { type: "json" };
+import { createToken } from "sts-gate/client";
+import { verifyCaller, CallerVerificationError } from "sts-gate/origin";
+const { token } = await createToken({ credentials: input.credentials, audience: "sts-gate-test", region: "eu-west-1", now: () => input.now });
+const options = { jwks: input.jwks, issuer: input.issuer, audience: input.audience };
+const headers = { "x-caller-assertion": input.assertion };
+const caller = await verifyCaller(new Request("https://origin.example/x?y=1", { headers }), options);
+let replayed = "";
+try {
+  await verifyCaller(new Request("https://origin.example/x?y=1", { method: "POST", headers }), options);
+} catch (e) {
+  if (e instanceof CallerVerificationError) replayed = e.code;
+}
+console.log(JSON.stringify({ token, arn: caller.arn, principal: caller.principal, replayed }));
+`,
+    });
+    // Bun and Deno come from the npm registry with their binaries inside (no install script needed).
+    run("npm", ["install", tarball, "bun@1", "deno@2"], dir);
+
+    const now = Date.now();
+    const credentials = { accessKeyId: "AKIAEMULATORALICE001", secretAccessKey: "emulator/alice/Secret0000000000000000000" };
+    const key = await generateAssertionKey("EdDSA");
+    const signer = await assertionSignerFor({ privateJwk: key.privateJwk as never, previousPublicJwk: undefined, issuer: "urn:sts-gate:runtimes", audience: "https://origin.example" });
+    const identity = { arn: "arn:aws:sts::111122223333:assumed-role/deployer/ci", account: "111122223333", userId: "AROAEMULATORDEPLOYER1:ci", type: "assumed-role" as const, principal: "arn:aws:iam::111122223333:role/deployer", partition: "aws" as const };
+    const assertion = await signer.sign(identity, { method: "GET", htu: "/x?y=1" }, now);
+    writeFileSync(
+      join(dir, "input.json"),
+      JSON.stringify({ now, credentials, assertion, jwks: JSON.parse(signer.jwksBody), issuer: signer.issuer, audience: signer.audience }),
+    );
+    const expected = {
+      token: (await createToken({ credentials, audience: "sts-gate-test", region: "eu-west-1", now: () => now })).token,
+      arn: identity.arn,
+      principal: identity.principal,
+      replayed: "assertion_wrong_request",
+    };
+
+    const runtimes: Array<[string, string, string[]]> = [
+      ["Node 22", process.execPath, ["check.mjs"]],
+      ["Bun", join(dir, "node_modules/.bin/bun"), ["check.mjs"]],
+      ["Deno", join(dir, "node_modules/.bin/deno"), ["run", "--quiet", "--allow-read", "--allow-env", "check.mjs"]],
+    ];
+    // The machine's own Node, where it is 20 (as on this project's machines): the oldest we support.
+    const system = "/usr/bin/node";
+    if (existsSync(system) && run(system, ["--version"], dir).startsWith("v20.")) runtimes.push(["Node 20", system, ["check.mjs"]]);
+    for (const [name, cmd, args] of runtimes) {
+      const out = JSON.parse(run(cmd, args, dir).trim().split("\n").at(-1)!) as typeof expected;
+      expect({ runtime: name, ...out }).toEqual({ runtime: name, ...expected });
+    }
+  }, 300_000);
 });

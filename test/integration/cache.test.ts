@@ -150,4 +150,18 @@ describe("identity cache", () => {
     const bad = await through(createGateApp(), await mintToken("alice"), { ...env, CACHE_MAX_ENTRIES: "lots" });
     expect(bad.status).toBe(500);
   });
+
+  it("never shares an entry between gates with different audiences on one KV namespace (ATTACKS #9)", async () => {
+    const token = await mintToken("alice");
+    expect((await through(createGateApp(), token)).status).toBe(200);
+    // Another gate, another audience, the same KV: it must ask STS with its own audience,
+    // which the token's signature does not cover, rather than trust the first gate's entry.
+    const log = vi.spyOn(console, "log");
+    const other = await through(createGateApp(), token, { ...env, AUDIENCE: "another-gate" });
+    expect(other.status).toBe(401);
+    expect(((await other.json()) as { code: string }).code).toBe("sts_refused");
+    expect(decisions(log)[0]?.cache).toBeUndefined();
+    log.mockRestore();
+    expect(await stsCallsFor(token)).toBe(2);
+  });
 });

@@ -116,3 +116,45 @@ describe("STS unreachable", () => {
     expect(((await res.json()) as Problem).code).toBe("sts_unreachable");
   });
 });
+
+describe("STS answers that only look right", () => {
+  const identityJson = JSON.stringify({
+    GetCallerIdentityResponse: {
+      GetCallerIdentityResult: { Arn: "arn:aws:iam::111122223333:user/alice", Account: "111122223333", UserId: "AIDAEMULATORALICE0001" },
+    },
+  });
+
+  async function through(sts: (request: Request) => Response) {
+    const { createGateApp } = await import("../../src/app");
+    const res = await createGateApp().fetch(
+      new Request("https://gate.test/x", { headers: bearer(await mintToken("alice")) }),
+      { ...env, STS: { fetch: async (input: RequestInfo, init?: RequestInit) => sts(new Request(input, init)) } as unknown as Fetcher },
+      { waitUntil() {}, passThroughOnException() {} } as unknown as ExecutionContext,
+    );
+    return { status: res.status, code: ((await res.json()) as Problem).code };
+  }
+
+  it("a valid identity document served as text/html is refused: JSON means application/json", async () => {
+    expect(await through(() => new Response(identityJson, { headers: { "content-type": "text/html" } }))).toEqual({ status: 503, code: "sts_bad_response" });
+    // The same bytes as application/json are accepted, so the content type is what decided.
+    expect((await through(() => new Response(identityJson, { headers: { "content-type": "application/json" } }))).status).toBe(200);
+  });
+
+  it("a valid identity document padded past 64 KiB is refused, streamed or with its length declared", async () => {
+    const padded = identityJson.replace("{", `{${" ".repeat(70 * 1024)}`);
+    const streamed = () =>
+      new Response(
+        new ReadableStream({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode(padded));
+            controller.close();
+          },
+        }),
+        { headers: { "content-type": "application/json" } },
+      );
+    expect(await through(streamed)).toEqual({ status: 503, code: "sts_bad_response" });
+    const declared = () => new Response(padded, { headers: { "content-type": "application/json", "content-length": String(padded.length) } });
+    expect(await through(declared)).toEqual({ status: 503, code: "sts_bad_response" });
+  });
+});
+

@@ -1,5 +1,5 @@
 /**
- * `npm run mutation [-- --only <substring>]`: for each mutant in mutants.ts, copy the tree to a
+ * `npm run mutation [-- --only <text>[,<text>…]]`: for each mutant in mutants.ts, copy the tree to a
  * temporary directory, switch one rule off, run the tests, and require that some test fails.
  * Runs outside `npm test` because it takes minutes; the README says when to run it.
  */
@@ -11,7 +11,8 @@ import { MUTANTS } from "./mutants";
 
 const root = resolve(import.meta.dirname, "../..");
 const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
-const mutants = MUTANTS.filter((m) => only === undefined || m.rule.includes(only));
+// `--only a,b` keeps the mutants whose rule names contain any of the comma-separated texts.
+const mutants = MUTANTS.filter((m) => only === undefined || only.split(",").some((o) => m.rule.includes(o)));
 
 const work = mkdtempSync(join(tmpdir(), "sts-gate-mutation-"));
 cpSync(root, work, { recursive: true, filter: (src) => !/\/(node_modules|\.git|dist|\.wrangler)(\/|$)/.test(src.slice(root.length)) });

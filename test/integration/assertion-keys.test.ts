@@ -13,6 +13,7 @@ import {
   throughGate,
   verifierOptions,
 } from "./assertion-support";
+import { codeOf } from "../support/verification";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -27,15 +28,6 @@ async function assertionFrom(gate: ReturnType<typeof gateWith>, path = "/r") {
   expect(res.status).toBe(200);
   const request = gate.origin.last();
   return { request, assertion: request.headers.get("x-caller-assertion")! };
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(CallerVerificationError);
-  return (error as CallerVerificationError).code;
 }
 
 function logLines(spy: { mock: { calls: unknown[][] } }): Array<Record<string, unknown>> {

@@ -5,6 +5,7 @@ import { PrivateJwkSchema } from "../../src/assertion/keys";
 import { AssertionSigner } from "../../src/assertion/signer";
 import { identityFromSts, type CallerIdentity } from "../../src/identity";
 import { CallerVerificationError, createCallerVerifier, requestTarget, verifyCaller, type VerifyCallerOptions } from "../../src/origin";
+import { codeOf } from "../support/verification";
 
 const ISSUER = "urn:sts-gate:unit";
 const AUDIENCE = "https://origin.example";
@@ -40,15 +41,6 @@ function request(assertion: string | null, method = "GET", url = "https://origin
   const headers = new Headers();
   if (assertion !== null) headers.set("x-caller-assertion", assertion);
   return new Request(url, { method, headers });
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(CallerVerificationError);
-  return (error as CallerVerificationError).code;
 }
 
 /** An assertion signed with the test key, with the claims the gate writes, then `patch`. */

@@ -10,8 +10,16 @@ export const DEFAULT_MEMORY_ENTRIES = 10_000;
 
 export interface Resolved {
   identity: CallerIdentity;
+  /** The token's access key (its credential scope): not secret, it joins gate logs to CloudTrail. */
+  accessKeyId: string;
   cache: CacheSource;
   stsMs?: number;
+}
+
+/** What the isolate remembers per token: the identity, and the key that signed the token. */
+export interface Verified {
+  identity: CallerIdentity;
+  accessKeyId: string;
 }
 
 export interface ResolveContext {
@@ -41,7 +49,7 @@ interface Remembered<T> {
  * Only identities that passed every check are stored, and only until their token expires.
  */
 export class IdentityCache {
-  private readonly identities: BoundedMap<CallerIdentity>;
+  private readonly identities: BoundedMap<Verified>;
   private readonly refused: BoundedMap<GateProblem>;
   private readonly inflight = new Map<string, Promise<Resolved>>();
 
@@ -54,14 +62,14 @@ export class IdentityCache {
    * The identity this isolate verified for the key, if it has not expired. A hit needs no
    * validation: the same token string passed every rule and STS, and its expiry is stored.
    */
-  remembered(key: string, now: number): CallerIdentity | undefined {
+  remembered(key: string, now: number): Verified | undefined {
     return this.identities.get(key, now);
   }
 
   async resolve(ctx: ResolveContext): Promise<Resolved> {
     const { key } = ctx;
     const remembered = this.identities.get(key, ctx.now);
-    if (remembered) return { identity: remembered, cache: "memory" };
+    if (remembered) return { ...remembered, cache: "memory" };
     const refusal = this.refused.get(key, ctx.now);
     if (refusal) throw new GateProblem(refusal.code, refusal.detail);
 
@@ -80,8 +88,8 @@ export class IdentityCache {
     const { token } = ctx;
     const fromKv = ctx.kv ? await readKv(ctx.kv, key, token, ctx.now) : undefined;
     if (fromKv) {
-      this.identities.set(key, fromKv, token.expiresAt);
-      return { identity: fromKv, cache: "kv" };
+      this.identities.set(key, { identity: fromKv, accessKeyId: token.accessKeyId }, token.expiresAt);
+      return { identity: fromKv, accessKeyId: token.accessKeyId, cache: "kv" };
     }
     await ctx.beforeSts?.();
     const started = ctx.clock();
@@ -96,15 +104,15 @@ export class IdentityCache {
       throw error;
     }
     const stsMs = ctx.clock() - started;
-    this.identities.set(key, identity, token.expiresAt);
+    this.identities.set(key, { identity, accessKeyId: token.accessKeyId }, token.expiresAt);
     if (ctx.kv) writeKv(ctx.kv, key, identity, token.expiresAt, ctx.now, ctx.waitUntil);
-    return { identity, cache: "miss", stsMs };
+    return { identity, accessKeyId: token.accessKeyId, cache: "miss", stsMs };
   }
 }
 
 /** Requests that waited on another's STS call did not make one themselves. */
 function shared(resolved: Resolved): Resolved {
-  return { identity: resolved.identity, cache: "memory" };
+  return { identity: resolved.identity, accessKeyId: resolved.accessKeyId, cache: "memory" };
 }
 
 /**

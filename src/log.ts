@@ -16,6 +16,7 @@ export interface DecisionLog {
   rule?: string;
   /** The principal pattern in that rule that matched. */
   pattern?: string;
+  accessKeyId?: string;
   principal?: string;
   arn?: string;
   type?: string;

@@ -13,6 +13,8 @@ export interface Caller extends CallerIdentity {
   /** The policy rule that let the caller in. */
   rule: string;
   cache: Resolved["cache"];
+  /** The access key that signed the token, as CloudTrail's userIdentity.accessKeyId shows it. */
+  accessKeyId: string;
 }
 
 export type StsAuthVariables = { caller: Caller };
@@ -86,9 +88,10 @@ export function stsAuth(options: StsAuthOptions | ((c: Context) => StsAuthOption
       const tokenText = bearerToken(c.req.header("authorization"));
       const key = await cacheKey(o.audience, tokenText);
       const remembered = cache.remembered(key, now());
-      const resolved: Resolved = remembered ? { identity: remembered, cache: "memory" } : await resolve(tokenText, key);
+      const resolved: Resolved = remembered ? { ...remembered, cache: "memory" } : await resolve(tokenText, key);
       const { identity } = resolved;
       Object.assign(entry, {
+        accessKeyId: resolved.accessKeyId,
         principal: identity.principal,
         arn: identity.arn,
         type: identity.type,
@@ -99,7 +102,7 @@ export function stsAuth(options: StsAuthOptions | ((c: Context) => StsAuthOption
       const decision = policy.decide(identity, { method: c.req.method, path });
       if (!decision.allowed) throw new GateProblem(decision.code, `Denied: ${decision.reason}.`);
       Object.assign(entry, { outcome: "allow", status: 200, rule: decision.rule, pattern: decision.pattern });
-      c.set("caller", { ...identity, rule: decision.rule, cache: resolved.cache });
+      c.set("caller", { ...identity, rule: decision.rule, cache: resolved.cache, accessKeyId: resolved.accessKeyId });
     } catch (error) {
       if (error instanceof GateProblem) {
         Object.assign(entry, {

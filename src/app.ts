@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { assertionSignerFor, AssertionKeyError, type AssertionSigner } from "./assertion/signer.ts";
 import { IdentityCache } from "./cache.ts";
 import { parseConfig, type GateConfig, type GateEnv } from "./config.ts";
+import { devWiringReasons, isLoopbackHost } from "./edge/dev-wiring.ts";
 import { forwardToOrigin } from "./forward.ts";
 import { log } from "./log.ts";
 import { stsAuth, type StsAuthVariables } from "./middleware.ts";
@@ -19,6 +20,8 @@ export const JWKS_PATH = "/.well-known/jwks.json";
 interface ReadyConfig {
   config: GateConfig;
   signer: AssertionSigner | undefined;
+  /** Why this is development wiring, which serves loopback hosts only; [] in production. */
+  devWiring: string[];
 }
 
 type AppEnv = { Bindings: GateEnv; Variables: StsAuthVariables & { config: GateConfig; signer: AssertionSigner | undefined } };
@@ -40,6 +43,7 @@ export function createGateApp(options: GateAppOptions = {}) {
   app.use("*", async (c, next) => {
     const ready = await configFor(c.env);
     if (ready instanceof GateProblem) return ready.getResponse();
+    if (ready.devWiring.length > 0 && !isLoopbackHost(new URL(c.req.url).hostname)) return refuseDevWiring(ready.devWiring);
     c.set("config", ready.config);
     c.set("signer", ready.signer);
     await next();
@@ -103,6 +107,7 @@ async function prepare(env: GateEnv): Promise<ReadyConfig | GateProblem> {
   const parsed = parseConfig(env);
   if (!parsed.ok) return misconfigured(parsed.issues);
   const { config } = parsed;
+  const devWiring = await devWiringReasons(config);
   if (config.assertion === undefined) {
     log({
       event: "config",
@@ -111,14 +116,27 @@ async function prepare(env: GateEnv): Promise<ReadyConfig | GateProblem> {
         "ASSERTION_PRIVATE_JWK is not set: requests are forwarded without X-Caller-Assertion, so the origin can trust the X-Caller-* headers only as far as it trusts the network path from the gate",
       setting: "ASSERTION_PRIVATE_JWK",
     });
-    return { config, signer: undefined };
+    return { config, signer: undefined, devWiring };
   }
   try {
-    return { config, signer: await assertionSignerFor(config.assertion) };
+    return { config, signer: await assertionSignerFor(config.assertion), devWiring };
   } catch (error) {
     // The message names the field and never the key; an unexpected error is reported by name only.
     return misconfigured([error instanceof AssertionKeyError ? error.message : `ASSERTION_PRIVATE_JWK: could not be prepared (${errorName(error)})`]);
   }
+}
+
+/** Rule `devWiringLoopbackOnly`: a development gate addressed by a public host forwards nothing. */
+function refuseDevWiring(reasons: string[]): Response {
+  for (const reason of reasons) {
+    log({
+      event: "config",
+      level: "error",
+      code: "misconfigured",
+      message: `development wiring serves only localhost, 127.0.0.1 and [::1], and this request addressed another host: ${reason}`,
+    });
+  }
+  return new GateProblem("misconfigured", "The gate's configuration is invalid; its logs name the field.").getResponse();
 }
 
 function misconfigured(issues: string[]): GateProblem {

@@ -1,5 +1,6 @@
 import { identityFromSts, type CallerIdentity, type StsAnswer } from "./identity.ts";
 import { log, type CacheSource } from "./log.ts";
+import { sha256Hex } from "./digest.ts";
 import { GateProblem } from "./problem.ts";
 import type { ValidatedToken } from "./token/validate.ts";
 
@@ -32,8 +33,8 @@ export interface ResolveContext {
   waitUntil: (promise: Promise<unknown>) => void;
   /** Calls STS and checks the answer; runs at most once per key at a time. */
   verify: () => Promise<CallerIdentity>;
-  /** Runs just before an STS call (never on a cache hit); may throw to refuse the call. */
-  beforeSts?: () => Promise<void>;
+  /** Runs before the KV read and STS call of a token not in memory; may throw to refuse both. */
+  beforeUpstream?: () => Promise<void>;
   /** Clock for measuring the STS call. */
   clock: () => number;
 }
@@ -86,12 +87,12 @@ export class IdentityCache {
 
   private async resolveUncached(key: string, ctx: ResolveContext): Promise<Resolved> {
     const { token } = ctx;
+    await ctx.beforeUpstream?.();
     const fromKv = ctx.kv ? await readKv(ctx.kv, key, token, ctx.now) : undefined;
     if (fromKv) {
       this.identities.set(key, { identity: fromKv, accessKeyId: token.accessKeyId }, token.expiresAt);
       return { identity: fromKv, accessKeyId: token.accessKeyId, cache: "kv" };
     }
-    await ctx.beforeSts?.();
     const started = ctx.clock();
     let identity: CallerIdentity;
     try {
@@ -120,14 +121,7 @@ function shared(resolved: Resolved): Resolved {
  * verified by a gate with another audience (sharing the namespace) is never a hit here.
  */
 export async function cacheKey(audience: string, token: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`sts-gate/v1\n${audience}\n${token}`));
-  return `id:v1:${toHex(new Uint8Array(digest))}`;
-}
-
-function toHex(bytes: Uint8Array): string {
-  let out = "";
-  for (const b of bytes) out += b.toString(16).padStart(2, "0");
-  return out;
+  return `id:v1:${await sha256Hex(`sts-gate/v1\n${audience}\n${token}`)}`;
 }
 
 interface KvEntry {

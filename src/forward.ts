@@ -1,9 +1,11 @@
 import type { CallerIdentity } from "./identity.ts";
+import { checkOriginPath } from "./edge/path-boundary.ts";
+import { hygienicHeaders, type ClientFacts } from "./edge/header-hygiene.ts";
 import { requestTarget } from "./origin/claims.ts";
 import { log } from "./log.ts";
 import { GateProblem } from "./problem.ts";
 
-/** Identity headers the origin may trust, because the gate strips every inbound one first. */
+/** Identity headers the origin may trust, because the gate strips every inbound spelling of them first. */
 export const CALLER_HEADERS = {
   arn: "X-Caller-Arn",
   principal: "X-Caller-Principal",
@@ -30,22 +32,18 @@ export interface ForwardOptions {
 }
 
 /** ORIGIN_URL's path is a prefix; the request's path and query are appended to it. */
-export function originTarget(originUrl: URL, requestUrl: string): string {
-  const incoming = new URL(requestUrl);
+export function originTarget(originUrl: URL, incoming: URL): string {
   const prefix = originUrl.pathname.replace(/\/+$/, "");
   return `${originUrl.origin}${prefix}${incoming.pathname}${incoming.search}`;
 }
 
 /**
- * Rule `stripCallerHeaders`: the bearer token never reaches the origin (it could replay it),
- * and no `X-Caller-*` header the client sent survives (it could claim any identity).
+ * What the origin receives as headers: the client's, less every one `headerHygiene` strips (the
+ * token, any spelling of an `X-Caller-*` header, method and URL overrides, forwarding headers),
+ * then the gate's forwarding headers and the verified identity.
  */
-export function originHeaders(inbound: Headers, identity: CallerIdentity): Headers {
-  const headers = new Headers();
-  for (const [name, value] of inbound) {
-    if (name === "authorization" || name === "host" || name.startsWith("x-caller-")) continue;
-    headers.append(name, value);
-  }
+export function originHeaders(inbound: Headers, identity: CallerIdentity, client: ClientFacts): Headers {
+  const headers = hygienicHeaders(inbound, client);
   headers.set(CALLER_HEADERS.arn, identity.arn);
   headers.set(CALLER_HEADERS.principal, identity.principal);
   headers.set(CALLER_HEADERS.account, identity.account);
@@ -60,9 +58,11 @@ export function originHeaders(inbound: Headers, identity: CallerIdentity): Heade
  */
 export async function forwardToOrigin(request: Request, identity: CallerIdentity, options: ForwardOptions): Promise<Response> {
   const hasBody = request.method !== "GET" && request.method !== "HEAD";
+  const incoming = new URL(request.url);
+  checkOriginPath(options.originUrl.pathname, incoming.pathname);
   // Parsed once: the URL fetched and the htu signed are the same serialization.
-  const target = new URL(originTarget(options.originUrl, request.url));
-  const headers = originHeaders(request.headers, identity);
+  const target = new URL(originTarget(options.originUrl, incoming));
+  const headers = originHeaders(request.headers, identity, { ip: request.headers.get("cf-connecting-ip") ?? undefined, url: incoming });
   if (options.assert) headers.set(CALLER_HEADERS.assertion, await options.assert({ method: request.method, htu: requestTarget(target) }));
   const controller = new AbortController();
   const init: RequestInit = {

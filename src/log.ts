@@ -12,6 +12,8 @@ export interface DecisionLog {
   status: number;
   code?: ProblemCode;
   detail?: string;
+  /** Why the policy denied, in full (rule names, patterns): for the operator, never the client. */
+  reason?: string;
   /** The name of the policy rule that allowed. */
   rule?: string;
   /** The principal pattern in that rule that matched. */

@@ -1,11 +1,13 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { cacheKey, IdentityCache, type Resolved } from "./cache.ts";
+import { denialDetail } from "./denial.ts";
 import { identityFromSts, type CallerIdentity } from "./identity.ts";
 import { log, type DecisionLog } from "./log.ts";
 import { compilePolicy, PolicySchema, type Policy, type PolicyDocument } from "./policy.ts";
 import { GateProblem } from "./problem.ts";
 import { DEFAULT_STS_TIMEOUT_MS, exchangeWithSts } from "./sts/exchange.ts";
+import { rateLimitKey } from "./rate-limit-key.ts";
 import { bearerToken } from "./token/bearer.ts";
 import { validateToken } from "./token/validate.ts";
 
@@ -35,11 +37,12 @@ export interface StsAuthOptions {
   /** The in-isolate cache; by default one per middleware instance. */
   cache?: IdentityCache;
   /**
-   * Limits STS-bound verifications per client (a Workers rate-limiting binding). Only a token
-   * that would cost an STS call is counted: cache hits and local rejections are free.
+   * Limits upstream-bound verifications per client (a Workers rate-limiting binding). Only a
+   * token not in this isolate's memory is counted, before its KV read: isolate-cache hits and
+   * local rejections are free.
    */
   rateLimiter?: RateLimit;
-  /** The rate limiter's key for a request; default the client IP (`CF-Connecting-IP`). */
+  /** The rate limiter's key for a request; default the client IP (`CF-Connecting-IP`), an IPv6 client's /64. */
   clientKey?: (c: Context) => string;
 }
 
@@ -72,7 +75,7 @@ export function stsAuth(options: StsAuthOptions | ((c: Context) => StsAuthOption
         now: now(),
         clock: now,
         waitUntil: (p) => waitUntil(c, p),
-        beforeSts: o.rateLimiter ? () => admitStsCall(o.rateLimiter!, (o.clientKey ?? clientIp)(c)) : undefined,
+        beforeUpstream: o.rateLimiter ? () => admitUpstream(o.rateLimiter!, (o.clientKey ?? clientKey)(c)) : undefined,
         verify: async () =>
           identityFromSts(
             await exchangeWithSts(token, {
@@ -100,7 +103,10 @@ export function stsAuth(options: StsAuthOptions | ((c: Context) => StsAuthOption
         stsMs: resolved.stsMs,
       });
       const decision = policy.decide(identity, { method: c.req.method, path });
-      if (!decision.allowed) throw new GateProblem(decision.code, `Denied: ${decision.reason}.`);
+      if (!decision.allowed) {
+        entry.reason = decision.reason;
+        throw new GateProblem(decision.code, denialDetail(identity, { method: c.req.method, path }));
+      }
       Object.assign(entry, { outcome: "allow", status: 200, rule: decision.rule, pattern: decision.pattern });
       c.set("caller", { ...identity, rule: decision.rule, cache: resolved.cache, accessKeyId: resolved.accessKeyId });
     } catch (error) {
@@ -122,9 +128,9 @@ export function stsAuth(options: StsAuthOptions | ((c: Context) => StsAuthOption
 
 /**
  * STS throttles per account, so a flood of junk that each cost an STS call could lock real
- * callers out; a client over its budget is refused before the call.
+ * callers out; a client over its budget is refused before its token costs a KV read or an STS call.
  */
-async function admitStsCall(limiter: RateLimit, key: string): Promise<void> {
+async function admitUpstream(limiter: RateLimit, key: string): Promise<void> {
   let outcome: RateLimitOutcome;
   try {
     outcome = await limiter.limit({ key });
@@ -135,8 +141,8 @@ async function admitStsCall(limiter: RateLimit, key: string): Promise<void> {
   if (!outcome.success) throw new GateProblem("rate_limited", "Too many token verifications from this client; retry later.");
 }
 
-function clientIp(c: Context): string {
-  return c.req.header("cf-connecting-ip") ?? "unknown";
+function clientKey(c: Context): string {
+  return rateLimitKey(c.req.header("cf-connecting-ip"));
 }
 
 const compiled = new WeakMap<object, Policy>();

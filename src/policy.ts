@@ -2,6 +2,9 @@ import * as z from "zod";
 import { identityFromSts, PRINCIPAL_TYPES, type CallerIdentity, type PrincipalType } from "./identity.ts";
 import { GateProblem } from "./problem.ts";
 import type { StsPartition } from "./sts-endpoints.ts";
+import { sequenceMatch, wildcardMatch } from "./wildcard.ts";
+
+export { wildcardMatch };
 
 /**
  * Principal types allowed when the policy does not say. `federated-user` and `root` must be
@@ -329,26 +332,18 @@ function shorten(s: string): string {
 // Matching.
 
 /**
- * Rule `arnPatternFieldByField`: both sides are split on `:` and matched field by field, so a
- * `*` can never swallow a field boundary, and an ARN with a different number of fields never
- * matches. Inputs are ARNs STS returned for principals of the policy's own accounts (the account
- * field is literal and compared before the resource), so the regular expressions stay small.
+ * Rule `arnPatternFieldByField`: both sides are split on `:` and matched field by field with the
+ * linear wildcard matcher, so a `*` can never swallow a field boundary, an ARN with a different
+ * number of fields never matches, and no pattern can make matching slow (ATTACKS #21).
  */
 export function compileArnPattern(pattern: string, options: { ignoreCase?: boolean } = {}): (arn: string) => boolean {
-  const fields = pattern.split(":").map((f) => globToRegExp(f, options.ignoreCase === true));
+  const ignoreCase = options.ignoreCase === true;
+  const fields = (ignoreCase ? pattern.toLowerCase() : pattern).split(":");
   return (arn) => {
-    const parts = arn.split(":");
+    const parts = (ignoreCase ? arn.toLowerCase() : arn).split(":");
     if (parts.length !== fields.length) return false;
-    return fields.every((re, i) => re.test(parts[i]!));
+    return fields.every((field, i) => wildcardMatch(field, parts[i]!));
   };
-}
-
-function globToRegExp(glob: string, ignoreCase: boolean): RegExp {
-  const body = glob
-    .split("*")
-    .map((s) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"))
-    .join("[^:]*");
-  return new RegExp(`^${body}$`, ignoreCase ? "i" : "");
 }
 
 /**
@@ -389,38 +384,6 @@ export function policyPath(pathname: string): string | null {
     if (bare === "." || bare === "..") return null;
   }
   return decoded;
-}
-
-/** `*` matches any run of characters (including none); everything else is literal. */
-export function wildcardMatch(pattern: string, text: string): boolean {
-  return sequenceMatch([...pattern], [...text], (p) => p === "*", (p, t) => p === t);
-}
-
-/**
- * Greedy matching with one backtrack point, for patterns whose only wildcard matches any
- * sequence of elements: O(pattern × text) at worst, no recursion, no regular expression.
- */
-function sequenceMatch<T>(pattern: readonly T[], text: readonly T[], isStar: (p: T) => boolean, same: (p: T, t: T) => boolean): boolean {
-  let p = 0;
-  let t = 0;
-  let starP = -1;
-  let starT = 0;
-  while (t < text.length) {
-    if (p < pattern.length && !isStar(pattern[p]!) && same(pattern[p]!, text[t]!)) {
-      p++;
-      t++;
-    } else if (p < pattern.length && isStar(pattern[p]!)) {
-      starP = p++;
-      starT = t;
-    } else if (starP !== -1) {
-      p = starP + 1;
-      t = ++starT;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.length && isStar(pattern[p]!)) p++;
-  return p === pattern.length;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -53,6 +53,7 @@ export const PROBLEMS = {
   principal_type_denied: { status: 403, title: "Principal type is not allowed by the policy" },
   policy_denied: { status: 403, title: "Principal is not allowed by the policy" },
   // Forwarding and configuration.
+  path_outside_prefix: { status: 400, title: "Request path could resolve above the origin's path prefix" },
   origin_unreachable: { status: 502, title: "Origin could not be reached" },
   origin_timeout: { status: 504, title: "Origin did not answer in time" },
   misconfigured: { status: 500, title: "The gate is misconfigured" },

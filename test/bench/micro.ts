@@ -117,8 +117,8 @@ await time("policy.decide", () => policy.decide(identity, { method: "GET", path:
 await time("JSON.stringify(decision log entry)", () => JSON.stringify(decision));
 
 console.log("\n-- forwarding (every admitted request)");
-await time("originTarget + new URL", () => new URL(originTarget(new URL("http://127.0.0.1:1/"), "http://gate.test/bench?x=1")));
-await time("originHeaders (copy, strip, add X-Caller-*)", () => originHeaders(inbound, identity));
+await time("originTarget + new URL", () => new URL(originTarget(new URL("http://127.0.0.1:1/"), new URL("http://gate.test/bench?x=1"))));
+await time("originHeaders (copy, strip, add X-Caller-*)", () => originHeaders(inbound, identity, { ip: "192.0.2.1", url: new URL("https://localhost/bench") }));
 const originFetcher = { fetch: async () => new Response("ok") } as unknown as Fetcher;
 const request = new Request("http://gate.test/bench?x=1", { headers: inbound });
 await time("forwardToOrigin (fake origin, no assertion)", () => forwardToOrigin(request, identity, { originUrl: new URL("http://127.0.0.1:1/"), origin: originFetcher }));

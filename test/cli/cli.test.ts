@@ -29,7 +29,7 @@ interface Echo {
 }
 
 async function throughGate(token: string): Promise<Response> {
-  return exports.default.fetch("https://gate.test/cli", { headers: { authorization: `Bearer ${token}` } });
+  return exports.default.fetch("https://localhost/cli", { headers: { authorization: `Bearer ${token}` } });
 }
 
 function hostOf(token: string): string {

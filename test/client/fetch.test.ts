@@ -83,7 +83,7 @@ describe("createGateFetch through the gate", () => {
       },
     });
     for (const path of ["/one", "/two"]) {
-      const res = await gateFetch(`https://gate.test${path}`);
+      const res = await gateFetch(`https://localhost${path}`);
       expect(res.status).toBe(200);
       const echo = (await res.json()) as { url: string; headers: Record<string, string> };
       expect(echo.url).toBe(`http://echo-origin.local/base${path}`);
@@ -105,12 +105,12 @@ describe("createGateFetch through the gate", () => {
       region: "eu-north-1",
       fetch: (input, init) => exports.default.fetch(input, init),
     });
-    const res = await gateFetch("https://gate.test/role", { method: "POST", body: "payload" });
+    const res = await gateFetch("https://localhost/role", { method: "POST", body: "payload" });
     expect(res.status).toBe(200);
     const echo = (await res.json()) as { body: string; headers: Record<string, string> };
     expect(echo.body).toBe("payload");
     expect(echo.headers["x-caller-principal"]).toBe("arn:aws:iam::111122223333:role/deployer");
-    expect((await gateFetch("https://gate.test/again")).status).toBe(200);
+    expect((await gateFetch("https://localhost/again")).status).toBe(200);
     expect(calls).toBe(1);
   });
 
@@ -134,11 +134,11 @@ describe("createGateFetch through the gate", () => {
         return app.fetch(request, { ...env, STS: { fetch: (r: Request) => sts.fetch(r) } as unknown as Fetcher }, ctx());
       },
     });
-    expect((await gateFetch("https://gate.test/a")).status).toBe(200);
+    expect((await gateFetch("https://localhost/a")).status).toBe(200);
 
     client.t = T + 10.5 * MINUTE; // the client's token has 2.5 minutes left...
     gateNow = T + 15.5 * MINUTE; // ...but the gate sees it 15.5 minutes old
-    const res = await gateFetch("https://gate.test/b", { method: "PUT", body: "again" });
+    const res = await gateFetch("https://localhost/b", { method: "PUT", body: "again" });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { body: string }).body).toBe("again");
     expect(tokens).toHaveLength(3);
@@ -152,11 +152,11 @@ describe("createGateFetch: token lifetime", () => {
     const c = clock();
     const net = recorder();
     const gateFetch = createGateFetch({ credentials: credentialsOf("alice"), audience: "a", now: c.now, fetch: net.fetch });
-    await gateFetch("https://gate.test/");
+    await gateFetch("https://localhost/");
     c.t = T0 + 13 * MINUTE - 1; // expiresAt is T0 + 14 min; the default refresh is 60 s before
-    await gateFetch("https://gate.test/");
+    await gateFetch("https://localhost/");
     c.t = T0 + 13 * MINUTE;
-    await gateFetch("https://gate.test/");
+    await gateFetch("https://localhost/");
     expect(net.sent.map((s) => signedAt(s.authorization))).toEqual([T0, T0, T0 + 13 * MINUTE]);
   });
 
@@ -170,11 +170,11 @@ describe("createGateFetch: token lifetime", () => {
       refreshBeforeMs: 10 * MINUTE,
       fetch: net.fetch,
     });
-    await gateFetch("https://gate.test/");
+    await gateFetch("https://localhost/");
     c.t = T0 + 3 * MINUTE;
-    await gateFetch("https://gate.test/");
+    await gateFetch("https://localhost/");
     c.t = T0 + 4 * MINUTE;
-    await gateFetch("https://gate.test/");
+    await gateFetch("https://localhost/");
     expect(net.sent.map((s) => signedAt(s.authorization))).toEqual([T0, T0, T0 + 4 * MINUTE]);
   });
 
@@ -193,7 +193,7 @@ describe("createGateFetch: token lifetime", () => {
       now: c.now,
       fetch: net.fetch,
     });
-    const first = Array.from({ length: 20 }, (_, i) => gateFetch(`https://gate.test/${i}`));
+    const first = Array.from({ length: 20 }, (_, i) => gateFetch(`https://localhost/${i}`));
     await Promise.resolve();
     gate.resolve();
     await Promise.all(first);
@@ -203,7 +203,7 @@ describe("createGateFetch: token lifetime", () => {
     // In the refresh window: again a single refresh for 20 concurrent requests.
     c.t = T0 + 13.5 * MINUTE;
     gate = deferred<void>();
-    const second = Array.from({ length: 20 }, (_, i) => gateFetch(`https://gate.test/${i}`));
+    const second = Array.from({ length: 20 }, (_, i) => gateFetch(`https://localhost/${i}`));
     await Promise.resolve();
     gate.resolve();
     await Promise.all(second);
@@ -225,18 +225,18 @@ describe("createGateFetch: token lifetime", () => {
       now: c.now,
       fetch: net.fetch,
     });
-    await gateFetch("https://gate.test/");
+    await gateFetch("https://localhost/");
     failing = true;
     c.t = T0 + 13.5 * MINUTE; // refresh window: the refresh fails, the token is still good
-    await gateFetch("https://gate.test/");
+    await gateFetch("https://localhost/");
     expect(net.sent.map((s) => signedAt(s.authorization))).toEqual([T0, T0]);
 
     c.t = T0 + 14 * MINUTE; // expiresAt: the old token must not go out
-    await expect(gateFetch("https://gate.test/")).rejects.toThrow("credential source is down");
+    await expect(gateFetch("https://localhost/")).rejects.toThrow("credential source is down");
     expect(net.sent).toHaveLength(2);
 
     failing = false;
-    await gateFetch("https://gate.test/");
+    await gateFetch("https://localhost/");
     expect(signedAt(net.sent[2]!.authorization)).toBe(T0 + 14 * MINUTE);
   });
 
@@ -263,7 +263,7 @@ describe("createGateFetch: token lifetime", () => {
       fetch: net.fetch,
     });
     let jumped = false;
-    await gateFetch("https://gate.test/");
+    await gateFetch("https://localhost/");
     expect(provided).toBe(2);
     expect(net.sent).toHaveLength(1);
     expect(signedAt(net.sent[0]!.authorization)).toBe(T0 + 20 * MINUTE);
@@ -278,7 +278,7 @@ describe("createGateFetch: token lifetime", () => {
       now: () => c.t++, // every reading a millisecond later: credentials lapse before the send
       fetch: net.fetch,
     });
-    const error = await gateFetch("https://gate.test/").catch((e: unknown) => e);
+    const error = await gateFetch("https://localhost/").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StsGateClientError);
     expect((error as StsGateClientError).code).toBe("clock");
     expect(net.sent).toHaveLength(0);
@@ -292,10 +292,10 @@ describe("createGateFetch: retry on 401 token_expired", () => {
     const c = clock();
     const net = recorder(expiredOnce);
     const gateFetch = createGateFetch({ credentials: credentialsOf("alice"), audience: "a", now: c.now, fetch: net.fetch });
-    await gateFetch("https://gate.test/warm"); // token A
+    await gateFetch("https://localhost/warm"); // token A
     net.sent.length = 0;
     c.t = T0 + 2 * MINUTE;
-    const res = await gateFetch("https://gate.test/x", { method: "POST", body: "hello", headers: { "x-trace": "1" } });
+    const res = await gateFetch("https://localhost/x", { method: "POST", body: "hello", headers: { "x-trace": "1" } });
     expect(res.status).toBe(200);
     expect(await res.text()).toBe("ok hello");
     expect(net.sent).toHaveLength(2);
@@ -306,7 +306,7 @@ describe("createGateFetch: retry on 401 token_expired", () => {
       ["hello", "1"],
     ]);
     // The new token is kept.
-    await gateFetch("https://gate.test/y");
+    await gateFetch("https://localhost/y");
     expect(net.sent[2]!.authorization).toBe(net.sent[1]!.authorization);
   });
 
@@ -314,7 +314,7 @@ describe("createGateFetch: retry on 401 token_expired", () => {
     const net = recorder(() => gateProblem("token_expired"));
     const c = clock();
     const gateFetch = createGateFetch({ credentials: credentialsOf("alice"), audience: "a", now: c.now, fetch: net.fetch });
-    const res = await gateFetch("https://gate.test/");
+    const res = await gateFetch("https://localhost/");
     expect(res.status).toBe(401);
     expect(((await res.json()) as { code: string }).code).toBe("token_expired");
     expect(net.sent).toHaveLength(2);
@@ -330,22 +330,22 @@ describe("createGateFetch: retry on 401 token_expired", () => {
     for (const body of bodies) {
       const net = recorder(expiredOnce);
       const gateFetch = createGateFetch({ credentials: credentialsOf("alice"), audience: "a", now: clock().now, fetch: net.fetch });
-      expect((await gateFetch("https://gate.test/", { method: "POST", body })).status).toBe(200);
+      expect((await gateFetch("https://localhost/", { method: "POST", body })).status).toBe(200);
       expect(net.sent).toHaveLength(2);
       expect(net.sent[1]!.body).toBe(net.sent[0]!.body);
       expect(net.sent[1]!.body).not.toBe("");
     }
     const net = recorder(expiredOnce);
     const gateFetch = createGateFetch({ credentials: credentialsOf("alice"), audience: "a", now: clock().now, fetch: net.fetch });
-    const res = await gateFetch(new Request("https://gate.test/r", { headers: { "x-keep": "yes" } }));
+    const res = await gateFetch(new Request("https://localhost/r", { headers: { "x-keep": "yes" } }));
     expect(res.status).toBe(200);
     expect(net.sent.map((s) => s.headers.get("x-keep"))).toEqual(["yes", "yes"]);
   });
 
   it("does not retry a streamed body (it is neither buffered nor replayed)", async () => {
     for (const make of [
-      () => ({ input: "https://gate.test/s", init: { method: "POST", body: stream("streamed"), duplex: "half" } as RequestInit }),
-      () => ({ input: new Request("https://gate.test/s", { method: "POST", body: "in a Request" }), init: undefined }),
+      () => ({ input: "https://localhost/s", init: { method: "POST", body: stream("streamed"), duplex: "half" } as RequestInit }),
+      () => ({ input: new Request("https://localhost/s", { method: "POST", body: "in a Request" }), init: undefined }),
     ]) {
       const net = recorder(expiredOnce);
       const gateFetch = createGateFetch({ credentials: credentialsOf("alice"), audience: "a", now: clock().now, fetch: net.fetch });
@@ -372,7 +372,7 @@ describe("createGateFetch: retry on 401 token_expired", () => {
   ])("does not retry %s", async (_, respond) => {
     const net = recorder(respond);
     const gateFetch = createGateFetch({ credentials: credentialsOf("alice"), audience: "a", now: clock().now, fetch: net.fetch });
-    await gateFetch("https://gate.test/");
+    await gateFetch("https://localhost/");
     expect(net.sent).toHaveLength(1);
   });
 });
@@ -381,8 +381,8 @@ describe("createGateFetch: requests and options", () => {
   it("keeps the caller's headers and replaces any Authorization", async () => {
     const net = recorder();
     const gateFetch = createGateFetch({ credentials: credentialsOf("alice"), audience: "a", now: clock().now, fetch: net.fetch });
-    await gateFetch("https://gate.test/", { headers: { authorization: "Basic eA==", accept: "text/plain" } });
-    await gateFetch(new Request("https://gate.test/", { headers: { authorization: "Bearer other", "x-a": "1" } }));
+    await gateFetch("https://localhost/", { headers: { authorization: "Basic eA==", accept: "text/plain" } });
+    await gateFetch(new Request("https://localhost/", { headers: { authorization: "Bearer other", "x-a": "1" } }));
     expect(net.sent[0]!.authorization).toMatch(/^Bearer k8s-aws-v1\./);
     expect(net.sent[0]!.headers.get("accept")).toBe("text/plain");
     expect(net.sent[1]!.authorization).toBe(net.sent[0]!.authorization);

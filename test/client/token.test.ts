@@ -106,7 +106,7 @@ describe("createToken: accepted by the gate through the STS emulator", () => {
     ["deployer", "us-east-1", true, "arn:aws:sts::111122223333:assumed-role/deployer/ci-run-42"],
   ])("%s in %s (global: %s)", async (name, region, global, arn) => {
     const { token } = await createToken({ credentials: credentialsOf(name), audience: TEST_AUDIENCE, region, global });
-    const res = await exports.default.fetch("https://gate.test/client", { headers: { authorization: `Bearer ${token}` } });
+    const res = await exports.default.fetch("https://localhost/client", { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { headers: Record<string, string> }).headers["x-caller-arn"]).toBe(arn);
     expect(await stsCallsFor(token)).toBe(1);

@@ -12,7 +12,7 @@ interface Echo {
 }
 
 async function call(token: string, path = "/whoami"): Promise<Response> {
-  return exports.default.fetch(`https://gate.test${path}`, { headers: bearer(token) });
+  return exports.default.fetch(`https://localhost${path}`, { headers: bearer(token) });
 }
 
 describe("tokens the gate accepts", () => {
@@ -64,7 +64,7 @@ describe("tokens the gate accepts", () => {
     async function presentAt(now: number) {
       const sts = emulatorAt(now);
       const res = await createGateApp({ now: () => now }).fetch(
-        new Request("https://gate.test/kube", { headers: bearer(fixture.token) }),
+        new Request("https://localhost/kube", { headers: bearer(fixture.token) }),
         { ...env, STS: sts.binding },
         ctx(),
       );

@@ -98,7 +98,7 @@ describe("rotation", () => {
     let deployed: object = before.env;
     // One key set for the origin's whole life, as in production; its fetches reach whichever
     // gate is deployed. (jose's default 30 s cooldown between fetches is set to 0 here.)
-    const keys = createRemoteJWKSet(new URL("https://gate.test/.well-known/jwks.json"), {
+    const keys = createRemoteJWKSet(new URL("https://localhost/.well-known/jwks.json"), {
       cooldownDuration: 0,
       [customFetch]: (url: string, init: RequestInit) => throughGate(deployed, new URL(url).pathname, init),
     });

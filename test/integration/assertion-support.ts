@@ -33,7 +33,7 @@ export function captureOrigin() {
 /** One request through a fresh gate app with `testEnv`, waiting for its background work. */
 export async function throughGate(testEnv: object, path: string, init: RequestInit = {}): Promise<Response> {
   const ctx = createExecutionContext();
-  const res = await createGateApp().fetch(new Request(`https://gate.test${path}`, init), testEnv, ctx);
+  const res = await createGateApp().fetch(new Request(`https://localhost${path}`, init), testEnv, ctx);
   await waitOnExecutionContext(ctx);
   return res;
 }
@@ -56,7 +56,7 @@ export async function gateJwks(testEnv: object): Promise<JSONWebKeySet> {
  * seen on the next unknown kid.
  */
 export function remoteGateJwks(testEnv: object): JWTVerifyGetKey {
-  return createRemoteJWKSet(new URL("https://gate.test/.well-known/jwks.json"), {
+  return createRemoteJWKSet(new URL("https://localhost/.well-known/jwks.json"), {
     cooldownDuration: 0,
     cacheMaxAge: 0,
     [customFetch]: (url: string, init: RequestInit) => throughGate(testEnv, new URL(url).pathname, init),

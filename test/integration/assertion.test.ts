@@ -27,7 +27,7 @@ afterEach(() => vi.restoreAllMocks());
 const TEST_KID = "WYaWHLl-gOLpp7s3kCnq-MLGW8y2YQl0ily5_aARJ5c";
 
 async function gateToEcho(name: string, path: string, init: RequestInit = {}): Promise<Response> {
-  return exports.default.fetch(`https://gate.test${path}`, { ...init, headers: { ...bearer(await mintToken(name)), ...(init.headers as object) } });
+  return exports.default.fetch(`https://localhost${path}`, { ...init, headers: { ...bearer(await mintToken(name)), ...(init.headers as object) } });
 }
 
 /** The gate's assertion for one request, and the request exactly as the origin received it. */
@@ -175,7 +175,7 @@ describe("the gate signs every forwarded request; the echo origin verifies it", 
 
 describe("GET /.well-known/jwks.json", () => {
   it("serves the public key without authentication, cacheable, and never a private part", async () => {
-    const res = await exports.default.fetch("https://gate.test/.well-known/jwks.json");
+    const res = await exports.default.fetch("https://localhost/.well-known/jwks.json");
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("public, max-age=300");
     expect(res.headers.get("content-type")).toBe("application/json");
@@ -188,15 +188,15 @@ describe("GET /.well-known/jwks.json", () => {
   });
 
   it("answers HEAD, and leaves the path's other methods to the authenticated origin", async () => {
-    const head = await exports.default.fetch("https://gate.test/.well-known/jwks.json", { method: "HEAD" });
+    const head = await exports.default.fetch("https://localhost/.well-known/jwks.json", { method: "HEAD" });
     expect(head.status).toBe(200);
-    const post = await exports.default.fetch("https://gate.test/.well-known/jwks.json", { method: "POST" });
+    const post = await exports.default.fetch("https://localhost/.well-known/jwks.json", { method: "POST" });
     expect(post.status).toBe(401);
   });
 
   it("is answered before authentication: a junk Authorization header is ignored and no decision is logged", async () => {
     const log = vi.spyOn(console, "log").mockImplementation(() => {});
-    const res = await exports.default.fetch("https://gate.test/.well-known/jwks.json", { headers: { authorization: "Bearer junk" } });
+    const res = await exports.default.fetch("https://localhost/.well-known/jwks.json", { headers: { authorization: "Bearer junk" } });
     expect(res.status).toBe(200);
     expect(log.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('"decision"'))).toEqual([]);
   });

@@ -19,7 +19,7 @@ interface Problem {
 }
 
 async function send(token: string, init: RequestInit = {}): Promise<{ res: Response; body: Problem }> {
-  const res = await exports.default.fetch("https://gate.test/resource", {
+  const res = await exports.default.fetch("https://localhost/resource", {
     ...init,
     headers: { ...bearer(token), ...(init.headers as Record<string, string> | undefined) },
   });
@@ -66,7 +66,7 @@ describe("#1 the caller chooses where the gate sends the token", () => {
     // Lowercase percent-escapes are valid, but the gate sends its own canonical encoding.
     const url = (await presignUrl("alice", { at: uniqueSigningTime(), expires: await uniqueExpires() })).replace(/%2F/g, "%2f");
     const res = await createGateApp({ now: () => now }).fetch(
-      new Request("https://gate.test/", { headers: bearer(encodeToken(url)) }),
+      new Request("https://localhost/", { headers: bearer(encodeToken(url)) }),
       { ...env, STS: sts.binding },
       noCtx(),
     );
@@ -123,7 +123,7 @@ describe("#6 parameters smuggled in a body", () => {
     const now = Date.now();
     const sts = emulatorAt(now);
     const res = await createGateApp({ now: () => now }).fetch(
-      new Request("https://gate.test/", {
+      new Request("https://localhost/", {
         method: "POST",
         headers: { ...bearer(await mintToken("alice")), "content-type": "application/x-www-form-urlencoded" },
         body: "Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fadmin",
@@ -142,7 +142,7 @@ describe("#7 attacker-chosen headers", () => {
     const now = Date.now();
     const sts = emulatorAt(now);
     const res = await createGateApp({ now: () => now }).fetch(
-      new Request("https://gate.test/", {
+      new Request("https://localhost/", {
         headers: {
           ...bearer(await mintToken("alice")),
           host: "evil.example",
@@ -237,7 +237,7 @@ describe("#13 identity confusion through UserId", () => {
 describe("#14 resource exhaustion", () => {
   it("refuses a token over 4 KiB before decoding it", async () => {
     const token = `k8s-aws-v1.${"A".repeat(4096)}`;
-    const res = await exports.default.fetch("https://gate.test/", { headers: bearer(token) });
+    const res = await exports.default.fetch("https://localhost/", { headers: bearer(token) });
     expect(res.status).toBe(401);
     expect(((await res.json()) as Problem).code).toBe("token_too_large");
   });
@@ -249,7 +249,7 @@ describe("#14 resource exhaustion", () => {
     ["not UTF-8", "k8s-aws-v1._-8", "token_not_utf8"],
     ["not a URL", "k8s-aws-v1.aGVsbG8", "token_url_scheme"],
   ])("refuses junk locally: %s", async (_name, token, code) => {
-    const res = await exports.default.fetch("https://gate.test/", { headers: bearer(token) });
+    const res = await exports.default.fetch("https://localhost/", { headers: bearer(token) });
     expect(res.status).toBe(401);
     expect(((await res.json()) as Problem).code).toBe(code);
   });

@@ -8,7 +8,7 @@ import { bearer, mintToken, decodeToken } from "../support/tokens";
 
 async function through(app: ReturnType<typeof createGateApp>, token: string, testEnv: object = env) {
   const ctx = createExecutionContext();
-  const res = await app.fetch(new Request("https://gate.test/c", { headers: bearer(token) }), testEnv, ctx);
+  const res = await app.fetch(new Request("https://localhost/c", { headers: bearer(token) }), testEnv, ctx);
   await waitOnExecutionContext(ctx);
   return res;
 }
@@ -113,7 +113,7 @@ describe("identity cache", () => {
     const token = await mintToken("alice");
     const app = createGateApp();
     const ctx = createExecutionContext();
-    const res = await app.fetch(new Request("https://gate.test/c", { headers: bearer(token) }), { ...env, IDENTITY_CACHE: hanging }, ctx);
+    const res = await app.fetch(new Request("https://localhost/c", { headers: bearer(token) }), { ...env, IDENTITY_CACHE: hanging }, ctx);
     expect(res.status).toBe(200);
   });
 

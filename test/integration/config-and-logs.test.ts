@@ -7,7 +7,7 @@ import { bearer, decodeToken, identity, mintToken } from "../support/tokens";
 async function through(testEnv: object, token?: string) {
   const ctx = createExecutionContext();
   const headers: HeadersInit = token ? bearer(token) : {};
-  const res = await createGateApp().fetch(new Request("https://gate.test/cfg", { headers }), testEnv, ctx);
+  const res = await createGateApp().fetch(new Request("https://localhost/cfg", { headers }), testEnv, ctx);
   await waitOnExecutionContext(ctx);
   return res;
 }

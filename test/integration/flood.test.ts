@@ -75,7 +75,7 @@ describe("a flood of mixed tokens", () => {
     const results = await Promise.all(
       plan.map(async ({ token }) => {
         const ctx = createExecutionContext();
-        const res = await app.fetch(new Request("https://gate.test/flood", { headers: { authorization: `Bearer ${token}` } }), testEnv, ctx);
+        const res = await app.fetch(new Request("https://localhost/flood", { headers: { authorization: `Bearer ${token}` } }), testEnv, ctx);
         await waitOnExecutionContext(ctx);
         return { status: res.status, body: (await res.json()) as { headers?: Record<string, string>; code?: string } };
       }),

@@ -13,7 +13,7 @@ interface Echo {
 describe("forwarding to the origin", () => {
   it("appends path and query to ORIGIN_URL and keeps the method and body", async () => {
     const token = await mintToken("alice");
-    const res = await exports.default.fetch("https://gate.test/items/42?view=full&x=%2F", {
+    const res = await exports.default.fetch("https://localhost/items/42?view=full&x=%2F", {
       method: "POST",
       headers: { ...bearer(token), "content-type": "text/plain", "x-request-id": "r-1" },
       body: "hello origin",
@@ -37,7 +37,7 @@ describe("forwarding to the origin", () => {
         else controller.enqueue(new TextEncoder().encode(next));
       },
     });
-    const res = await exports.default.fetch("https://gate.test/upload", {
+    const res = await exports.default.fetch("https://localhost/upload", {
       method: "PUT",
       headers: bearer(token),
       body,
@@ -49,7 +49,7 @@ describe("forwarding to the origin", () => {
 
   it("strips Authorization and every inbound X-Caller-* header (ATTACKS #15)", async () => {
     const token = await mintToken("alice");
-    const res = await exports.default.fetch("https://gate.test/", {
+    const res = await exports.default.fetch("https://localhost/", {
       headers: {
         ...bearer(token),
         "x-caller-arn": "arn:aws:iam::111122223333:role/admin",
@@ -70,7 +70,7 @@ describe("forwarding to the origin", () => {
   });
 
   it("hands an origin redirect back to the client instead of following it", async () => {
-    const res = await exports.default.fetch("https://gate.test/redirect", {
+    const res = await exports.default.fetch("https://localhost/redirect", {
       headers: bearer(await mintToken("alice")),
       redirect: "manual",
     });
@@ -82,7 +82,7 @@ describe("forwarding to the origin", () => {
     const app = createGateApp();
     const unreachable = { fetch: () => Promise.reject(new TypeError("connection refused")) } as unknown as Fetcher;
     const res = await app.fetch(
-      new Request("https://gate.test/x", { headers: bearer(await mintToken("alice")) }),
+      new Request("https://localhost/x", { headers: bearer(await mintToken("alice")) }),
       { ...env, ORIGIN: unreachable },
       { waitUntil() {}, passThroughOnException() {} } as unknown as ExecutionContext,
     );
@@ -92,7 +92,7 @@ describe("forwarding to the origin", () => {
   });
 
   it("does not forward a caller the policy denies", async () => {
-    const res = await exports.default.fetch("https://gate.test/", { headers: bearer(await mintToken("reader")) });
+    const res = await exports.default.fetch("https://localhost/", { headers: bearer(await mintToken("reader")) });
     expect(res.status).toBe(403);
     expect(((await res.json()) as { code: string }).code).toBe("policy_denied");
   });
@@ -111,7 +111,7 @@ describe("origin faults", () => {
     } as unknown as Fetcher;
     const started = Date.now();
     const res = await createGateApp().fetch(
-      new Request("https://gate.test/slow", { headers: bearer(await mintToken("alice")) }),
+      new Request("https://localhost/slow", { headers: bearer(await mintToken("alice")) }),
       { ...env, ORIGIN: hanging, ORIGIN_TIMEOUT_MS: "300" },
       ctx(),
     );
@@ -135,7 +135,7 @@ describe("origin faults", () => {
       },
     } as unknown as Fetcher;
     const res = await createGateApp().fetch(
-      new Request("https://gate.test/upload", { method: "POST", headers: bearer(await mintToken("alice")), body: "secret payload" }),
+      new Request("https://localhost/upload", { method: "POST", headers: bearer(await mintToken("alice")), body: "secret payload" }),
       { ...env, ORIGIN: resetting },
       ctx(),
     );
@@ -147,7 +147,7 @@ describe("origin faults", () => {
 
   it("rejects an ORIGIN_TIMEOUT_MS that is not a whole number", async () => {
     const res = await createGateApp().fetch(
-      new Request("https://gate.test/", { headers: bearer(await mintToken("alice")) }),
+      new Request("https://localhost/", { headers: bearer(await mintToken("alice")) }),
       { ...env, ORIGIN_TIMEOUT_MS: "1e3" },
       ctx(),
     );

@@ -26,7 +26,7 @@ async function send(policy: unknown, who: string, method = "GET", path = "/"): P
   try {
     const ctx = createExecutionContext();
     const res = await createGateApp().fetch(
-      new Request(`https://gate.test${path}`, { method, headers: bearer(await mintToken(who)) }),
+      new Request(`https://localhost${path}`, { method, headers: bearer(await mintToken(who)) }),
       { ...env, POLICY: policy },
       ctx,
     );
@@ -78,7 +78,8 @@ describe("per-route rules (method and path)", () => {
     const out = await send(COOKBOOK, who, method, path);
     expect(out.status).toBe(403);
     expect(out.code).toBe("policy_denied");
-    expect(out.detail).toContain(`no rule matches ${method} ${path} for arn:aws:iam::${A}:`);
+    expect(out.detail).toContain(`is not allowed to ${method} ${path}`);
+    expect(out.log.reason).toContain(`no rule matches ${method} ${path} for arn:aws:iam::${A}:`);
     expect(out.log).toMatchObject({ outcome: "deny", status: 403, code: "policy_denied", detail: out.detail });
     expect(out.log.rule).toBeUndefined();
   });
@@ -89,7 +90,7 @@ describe("per-route rules (method and path)", () => {
     async (path) => {
       const out = await send(COOKBOOK, "deployer", "POST", path);
       expect(out.status).toBe(403);
-      expect(out.detail).toContain("no paths glob matches it");
+      expect(out.log.reason).toContain("no paths glob matches it");
     },
   );
 
@@ -106,7 +107,8 @@ describe("deny over allow", () => {
     const out = await send(policy, "reader");
     expect(out.status).toBe(403);
     expect(out.code).toBe("policy_denied");
-    expect(out.detail).toBe(`Denied: denied by deny pattern arn:aws:iam::${A}:role/reader.`);
+    expect(out.detail).toBe(`arn:aws:iam::${A}:role/reader (assumed-role) is not allowed to GET /.`);
+    expect(out.log.reason).toBe(`denied by deny pattern arn:aws:iam::${A}:role/reader`);
     expect(out.log).toMatchObject({ outcome: "deny", code: "policy_denied", principal: `arn:aws:iam::${A}:role/reader`, type: "assumed-role" });
   });
 
@@ -119,7 +121,7 @@ describe("deny over allow", () => {
   it("wins over a route-specific rule too", async () => {
     const out = await send({ ...COOKBOOK, deny: [`arn:aws:iam::${A}:role/deployer`] }, "deployer", "POST", "/deploy/app");
     expect(out.status).toBe(403);
-    expect(out.detail).toContain("denied by deny pattern");
+    expect(out.log.reason).toContain("denied by deny pattern");
   });
 });
 
@@ -152,7 +154,8 @@ describe("accounts (ATTACKS #12)", () => {
   it("denies a same-named role in an account that is not listed, though a pattern names it", async () => {
     const out = await send(policy, "other-account-deployer");
     expect(out.status).toBe(403);
-    expect(out.detail).toBe(`Denied: account ${B} is not in accounts.`);
+    expect(out.detail).toBe(`arn:aws:iam::${B}:role/deployer (assumed-role) is not allowed to GET /.`);
+    expect(out.log.reason).toBe(`account ${B} is not in accounts`);
     expect(out.log).toMatchObject({ code: "policy_denied", account: B });
   });
 
@@ -174,8 +177,8 @@ describe("unique-ID pinning (ATTACKS #12, delete-and-recreate)", () => {
     const out = await send(pinned("AROAEMULATORDEPLOYER2"), "deployer", "POST", "/deploy/app");
     expect(out.status).toBe(403);
     expect(out.code).toBe("policy_denied");
-    expect(out.detail).toBe(`Denied: UserId does not carry the pinned unique ID for arn:aws:iam::${A}:role/deployer.`);
-    expect(out.log.detail).toBe(out.detail);
+    expect(out.detail).toBe(`arn:aws:iam::${A}:role/deployer (assumed-role) is not allowed to POST /deploy/app.`);
+    expect(out.log.reason).toBe(`UserId does not carry the pinned unique ID for arn:aws:iam::${A}:role/deployer`);
     // The pinned ID is configuration: it is not told to the caller.
     expect(out.detail).not.toContain("AROAEMULATORDEPLOYER2");
   });
@@ -211,7 +214,7 @@ describe("the policy as configuration", () => {
     const lines: string[] = [];
     vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
     const ctx = createExecutionContext();
-    const res = await createGateApp().fetch(new Request("https://gate.test/", { headers: bearer(await mintToken("deployer")) }), { ...env, POLICY: policy }, ctx);
+    const res = await createGateApp().fetch(new Request("https://localhost/", { headers: bearer(await mintToken("deployer")) }), { ...env, POLICY: policy }, ctx);
     await waitOnExecutionContext(ctx);
     expect(res.status).toBe(500);
     expect(((await res.json()) as { code: string }).code).toBe("misconfigured");

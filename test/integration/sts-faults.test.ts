@@ -11,7 +11,7 @@ interface Problem {
 }
 
 async function send(token: string) {
-  const res = await exports.default.fetch("https://gate.test/resource", { headers: bearer(token) });
+  const res = await exports.default.fetch("https://localhost/resource", { headers: bearer(token) });
   return { res, body: (await res.json()) as Problem };
 }
 
@@ -107,7 +107,7 @@ describe("STS unreachable", () => {
     const { createGateApp } = await import("../../src/app");
     const reset = { fetch: () => Promise.reject(new TypeError("Network connection lost.")) } as unknown as Fetcher;
     const res = await createGateApp().fetch(
-      new Request("https://gate.test/x", { headers: bearer(await mintToken("alice")) }),
+      new Request("https://localhost/x", { headers: bearer(await mintToken("alice")) }),
       { ...env, STS: reset },
       { waitUntil() {}, passThroughOnException() {} } as unknown as ExecutionContext,
     );
@@ -127,7 +127,7 @@ describe("STS answers that only look right", () => {
   async function through(sts: (request: Request) => Response) {
     const { createGateApp } = await import("../../src/app");
     const res = await createGateApp().fetch(
-      new Request("https://gate.test/x", { headers: bearer(await mintToken("alice")) }),
+      new Request("https://localhost/x", { headers: bearer(await mintToken("alice")) }),
       { ...env, STS: { fetch: async (input: RequestInfo, init?: RequestInit) => sts(new Request(input, init)) } as unknown as Fetcher },
       { waitUntil() {}, passThroughOnException() {} } as unknown as ExecutionContext,
     );

@@ -96,7 +96,7 @@ describe("the gate with a Workers rate-limiting binding as STS_RATE_LIMITER", ()
       const token = await mintToken("alice");
       tokens.push(token);
       const res = await app.fetch(
-        new Request("https://gate.test/r", { headers: { ...bearer(token), "cf-connecting-ip": ip } }),
+        new Request("https://localhost/r", { headers: { ...bearer(token), "cf-connecting-ip": ip } }),
         limitedEnv,
         createExecutionContext(),
       );
@@ -107,7 +107,7 @@ describe("the gate with a Workers rate-limiting binding as STS_RATE_LIMITER", ()
     expect(await stsCallsFor(tokens[3]!)).toBe(0);
     // Another client is unaffected.
     const other = await app.fetch(
-      new Request("https://gate.test/r", { headers: { ...bearer(await mintToken("alice")), "cf-connecting-ip": "203.0.113.78" } }),
+      new Request("https://localhost/r", { headers: { ...bearer(await mintToken("alice")), "cf-connecting-ip": "203.0.113.78" } }),
       limitedEnv,
       createExecutionContext(),
     );

@@ -66,7 +66,7 @@ export const MUTANTS: Mutant[] = [
   // src/policy.ts
   { rule: "principalTypes opt-in", file: "src/policy.ts", find: "if (!types.has(identity.type)) {", replace: "if (false) {" },
   { rule: "arnPatternFieldByField: field count", file: "src/policy.ts", find: "if (parts.length !== fields.length) return false;", replace: "" },
-  { rule: "arnPatternFieldByField: * stays in a field", file: "src/policy.ts", find: '.join("[^:]*");', replace: '.join(".*");' },
+  { rule: "arnPatternFieldByField: * stays in a field", file: "src/policy.ts", find: 'const fields = (ignoreCase ? pattern.toLowerCase() : pattern).split(":");', replace: 'const fields = [(ignoreCase ? pattern.toLowerCase() : pattern)];' },
   { rule: "policy: literal account in patterns", file: "src/policy.ts", find: "if (!/^\\d{12}$/.test(account)) {", replace: "if (false) {" },
   { rule: "policy: literal partition in patterns", file: "src/policy.ts", find: "if (!(PARTITIONS as readonly string[]).includes(partition)) {", replace: "if (false) {" },
   { rule: "policy: accounts allowlist", file: "src/policy.ts", find: "if (!accounts.has(identity.account)) return denied(", replace: "if (false) return denied(" },
@@ -78,8 +78,35 @@ export const MUTANTS: Mutant[] = [
   { rule: "verifyCaller: htm", file: "src/origin/verify.ts", find: "if (payload.htm !== request.method) {", replace: "if (false) {" },
   { rule: "verifyCaller: htu", file: "src/origin/verify.ts", find: "if (payload.htu !== target) {", replace: "if (false) {" },
   // src/forward.ts
-  { rule: "stripCallerHeaders: Authorization", file: "src/forward.ts", find: 'if (name === "authorization" || name === "host" || name.startsWith("x-caller-")) continue;', replace: 'if (name === "host" || name.startsWith("x-caller-")) continue;' },
-  { rule: "stripCallerHeaders: X-Caller-*", file: "src/forward.ts", find: 'if (name === "authorization" || name === "host" || name.startsWith("x-caller-")) continue;', replace: 'if (name === "authorization" || name === "host") continue;' },
+  // src/edge/header-hygiene.ts (ATTACKS #15–#19)
+  { rule: "headerHygiene: Authorization", file: "src/edge/header-hygiene.ts", find: '  { name: "authorization", reason:', replace: '  { name: "x-unused-1", reason:' },
+  { rule: "headerHygiene: Proxy-Authorization", file: "src/edge/header-hygiene.ts", find: '  { name: "proxy-authorization", reason:', replace: '  { name: "x-unused-2", reason:' },
+  { rule: "headerHygiene: X-Caller-*", file: "src/edge/header-hygiene.ts", find: "return folded.startsWith(CALLER_HEADER_PREFIX) || STRIPPED.has(folded);", replace: "return STRIPPED.has(folded);" },
+  { rule: "headerHygiene: '_' read as '-'", file: "src/edge/header-hygiene.ts", find: 'return name.toLowerCase().replaceAll("_", "-");', replace: "return name.toLowerCase();" },
+  { rule: "headerHygiene: method overrides", file: "src/edge/header-hygiene.ts", find: '  { name: "x-http-method-override", reason:', replace: '  { name: "x-unused-3", reason:' },
+  { rule: "headerHygiene: X-HTTP-Method", file: "src/edge/header-hygiene.ts", find: '  { name: "x-http-method", reason:', replace: '  { name: "x-unused-4", reason:' },
+  { rule: "headerHygiene: URL overrides", file: "src/edge/header-hygiene.ts", find: '  { name: "x-original-url", reason:', replace: '  { name: "x-unused-5", reason:' },
+  { rule: "headerHygiene: X-Rewrite-URL", file: "src/edge/header-hygiene.ts", find: '  { name: "x-rewrite-url", reason:', replace: '  { name: "x-unused-6", reason:' },
+  { rule: "headerHygiene: client's Forwarded", file: "src/edge/header-hygiene.ts", find: '  { name: "forwarded", reason:', replace: '  { name: "x-unused-7", reason:' },
+  { rule: "headerHygiene: client's X-Forwarded-Prefix", file: "src/edge/header-hygiene.ts", find: '  { name: "x-forwarded-prefix", reason:', replace: '  { name: "x-unused-8", reason:' },
+  { rule: "headerHygiene: gate writes X-Forwarded-For", file: "src/edge/header-hygiene.ts", find: 'if (client.ip !== undefined) headers.set("X-Forwarded-For", client.ip);', replace: "" },
+  { rule: "headerHygiene: gate writes X-Forwarded-Host", file: "src/edge/header-hygiene.ts", find: 'headers.set("X-Forwarded-Host", client.url.host);', replace: "" },
+  // src/edge/path-boundary.ts (ATTACKS #20)
+  { rule: "originPathBoundary: encoded separators", file: "src/edge/path-boundary.ts", find: "if (ENCODED_SEPARATOR.test(pathname)) return true;", replace: "" },
+  { rule: "originPathBoundary: ';' parameters", file: "src/edge/path-boundary.ts", find: '.replace(ENCODED_DOT, ".").split(";")[0];', replace: '.replace(ENCODED_DOT, ".");' },
+  { rule: "originPathBoundary: %2e read as '.'", file: "src/edge/path-boundary.ts", find: '.replace(ENCODED_DOT, ".").split(";")[0];', replace: '.split(";")[0];' },
+  { rule: "originPathBoundary: checked before forwarding", file: "src/forward.ts", find: "  checkOriginPath(options.originUrl.pathname, incoming.pathname);\n", replace: "" },
+  // src/wildcard.ts (ATTACKS #21): a backtracking matcher hangs the pathological-pattern tests
+  { rule: "linearWildcard: no backtracking", file: "src/wildcard.ts", find: "export function wildcardMatch(pattern: string, text: string): boolean {\n", replace: 'export function wildcardMatch(pattern: string, text: string): boolean {\n  const bt = (p: number, t: number): boolean => p === pattern.length ? t === text.length : pattern[p] === "*" ? bt(p + 1, t) || (t < text.length && bt(p, t + 1)) : t < text.length && pattern[p] === text[t] && bt(p + 1, t + 1);\n  return bt(0, 0);\n' },
+  // src/rate-limit-key.ts (ATTACKS #22)
+  { rule: "rateLimitKeyPerSlash64", file: "src/rate-limit-key.ts", find: 'return `${groups.slice(0, 4).map((g) => g.toString(16)).join(":")}::/64`;', replace: 'return groups.map((g) => g.toString(16)).join(":");' },
+  { rule: "rateLimit: before the KV read", file: "src/cache.ts", find: "    await ctx.beforeUpstream?.();\n    const fromKv = ctx.kv ? await readKv(ctx.kv, key, token, ctx.now) : undefined;", replace: "    const fromKv = ctx.kv ? await readKv(ctx.kv, key, token, ctx.now) : undefined;\n    if (!fromKv) await ctx.beforeUpstream?.();" },
+  // src/edge/dev-wiring.ts and src/app.ts (ATTACKS #23)
+  { rule: "devWiringLoopbackOnly: STS binding", file: "src/edge/dev-wiring.ts", find: "if (config.sts !== undefined) reasons.push(", replace: "if (false) reasons.push(" },
+  { rule: "devWiringLoopbackOnly: committed key", file: "src/edge/dev-wiring.ts", find: "if (d !== undefined && PUBLIC_PRIVATE_KEY_DIGESTS.has(await sha256Hex(d))) {", replace: "if (false) {" },
+  { rule: "devWiringLoopbackOnly: enforced", file: "src/app.ts", find: "if (ready.devWiring.length > 0 && !isLoopbackHost(new URL(c.req.url).hostname)) return refuseDevWiring(ready.devWiring);", replace: "" },
+  // src/denial.ts and src/middleware.ts (ATTACKS #25)
+  { rule: "denialWithoutPolicy", file: "src/middleware.ts", find: "throw new GateProblem(decision.code, denialDetail(identity, { method: c.req.method, path }));", replace: "throw new GateProblem(decision.code, `Denied: ${decision.reason}.`);" },
   { rule: "forward: redirects not followed", file: "src/forward.ts", find: 'redirect: "manual",', replace: 'redirect: "follow",' },
   // src/cache.ts
   { rule: "refusedTokenMemory", file: "src/cache.ts", find: 'if (error instanceof GateProblem && error.code === "sts_refused") {', replace: "if (false) {" },

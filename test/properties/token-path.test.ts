@@ -43,7 +43,7 @@ function harness(): Harness {
       const app = createGateApp({ now: () => NOW });
       const ctx = createExecutionContext();
       const res = await app.fetch(
-        new Request("https://gate.test/p", { headers: { authorization: `Bearer ${token}` } }),
+        new Request("https://localhost/p", { headers: { authorization: `Bearer ${token}` } }),
         { ...env, STS: sts, IDENTITY_CACHE: memoryKv() },
         ctx,
       );

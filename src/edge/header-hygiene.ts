@@ -1,0 +1,73 @@
+/**
+ * Rule `headerHygiene` (ATTACKS #15–#19): which of the client's headers may reach the origin.
+ *
+ * Names are compared the way the most permissive origin compares them: case-insensitively, with
+ * `_` read as `-`. CGI, PHP, WSGI and Rack map both `X_Caller_Arn` and `X-Caller-Arn` to
+ * `HTTP_X_CALLER_ARN`, so a spelling the gate does not recognise would overwrite or join the
+ * real identity header at such an origin.
+ */
+
+/** Every header name (folded) the gate owns or strips, each with the reason it never passes. */
+export const STRIPPED_HEADERS: ReadonlyArray<{ name: string; reason: string }> = [
+  // Credentials.
+  { name: "authorization", reason: "the bearer token: an origin holding it could replay it as the caller for 15 minutes" },
+  { name: "proxy-authorization", reason: "credentials meant for a proxy, never for the origin" },
+  // Method overrides (ATTACKS #17).
+  { name: "x-http-method-override", reason: "Express, Laravel, Symfony and ASP.NET run the overridden method after the gate checked the real one" },
+  { name: "x-http-method", reason: "a method override (OData, ASP.NET): the origin would run a method the policy never saw" },
+  { name: "x-method-override", reason: "a method override: the origin would run a method the policy never saw" },
+  // URL overrides (ATTACKS #18).
+  { name: "x-original-url", reason: "IIS, Symfony and Zend route on it: the origin would serve a path the policy never saw" },
+  { name: "x-rewrite-url", reason: "IIS and Symfony route on it: the origin would serve a path the policy never saw" },
+  { name: "x-original-uri", reason: "nginx auth_request setups route on it: the origin would serve a path the policy never saw" },
+  // Forwarding headers (ATTACKS #19): the gate writes its own.
+  { name: "forwarded", reason: "RFC 7239 proxy facts: only the gate knows them; origins build absolute links from them" },
+  { name: "x-forwarded-for", reason: "the client IP: the gate sets it to the address it saw" },
+  { name: "x-forwarded-host", reason: "host-header poisoning (password-reset and OAuth links): the gate sets it to the host addressed" },
+  { name: "x-forwarded-proto", reason: "the scheme: the gate sets it; a client-chosen one turns links and cookie flags" },
+  { name: "x-forwarded-prefix", reason: "Spring and ASP.NET prepend it to links and redirects" },
+  { name: "x-forwarded-port", reason: "origins build absolute links from it" },
+  { name: "x-real-ip", reason: "a client IP claim: origins log and rate-limit on it" },
+  { name: "true-client-ip", reason: "a client IP claim (Akamai, Cloudflare Enterprise): origins log and rate-limit on it" },
+  // The gate's own.
+  { name: "host", reason: "the origin's host comes from ORIGIN_URL" },
+];
+
+/** Every `X-Caller-*` name is the gate's: the identity headers and the signed assertion. */
+export const CALLER_HEADER_PREFIX = "x-caller-";
+
+const STRIPPED = new Set(STRIPPED_HEADERS.map((h) => h.name));
+
+/** How a CGI-style origin reads a header name: case-insensitive, `_` and `-` the same. */
+export function foldHeaderName(name: string): string {
+  return name.toLowerCase().replaceAll("_", "-");
+}
+
+/** True when the origin must never receive a client header of this name, in any spelling. */
+export function isStrippedHeader(name: string): boolean {
+  const folded = foldHeaderName(name);
+  return folded.startsWith(CALLER_HEADER_PREFIX) || STRIPPED.has(folded);
+}
+
+/** What the gate knows about the client's request, for the forwarding headers it writes. */
+export interface ClientFacts {
+  /** The client IP the gate saw (`CF-Connecting-IP`); absent where the runtime gives none. */
+  ip: string | undefined;
+  /** The URL the client addressed: its scheme and host. */
+  url: URL;
+}
+
+/**
+ * The client's headers with every stripped one removed, then the gate's own forwarding headers:
+ * `X-Forwarded-For` (the IP the gate saw, not a chain the client began), `-Proto` and `-Host`.
+ */
+export function hygienicHeaders(inbound: Headers, client: ClientFacts): Headers {
+  const headers = new Headers();
+  for (const [name, value] of inbound) {
+    if (!isStrippedHeader(name)) headers.append(name, value);
+  }
+  if (client.ip !== undefined) headers.set("X-Forwarded-For", client.ip);
+  headers.set("X-Forwarded-Proto", client.url.protocol.slice(0, -1));
+  headers.set("X-Forwarded-Host", client.url.host);
+  return headers;
+}

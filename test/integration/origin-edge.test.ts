@@ -1,0 +1,295 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { createGateApp } from "../../src/app";
+import { STRIPPED_HEADERS } from "../../src/edge/header-hygiene";
+import { stsCallsFor } from "../support/emulator";
+import { bearer, mintToken } from "../support/tokens";
+
+/**
+ * The edge between the gate and the origin (ATTACKS #16–#23, #25), through the Worker: what the
+ * echo origin receives is exactly what the gate verified and decided.
+ */
+interface Echo {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+}
+
+async function echoFor(headers: Record<string, string>, url = "https://localhost/", init: RequestInit = {}): Promise<Echo> {
+  const res = await exports.default.fetch(url, { ...init, headers: { ...bearer(await mintToken("alice")), ...headers } });
+  expect(res.status, await res.clone().text()).toBe(200);
+  return (await res.json()) as Echo;
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("header spelling aliases (ATTACKS #16)", () => {
+  it.each([["X_Caller_Arn"], ["x_caller_arn"], ["X-Caller_Principal"], ["x_caller_account"], ["X_CALLER_TYPE"], ["x_caller-user_id"], ["X_Caller_Assertion"]])(
+    "strips %s: a CGI origin would read it as the gate's own header",
+    async (name) => {
+      const echo = await echoFor({ [name]: "arn:aws:iam::111122223333:role/admin" });
+      expect(Object.keys(echo.headers).filter((h) => h.includes("_"))).toEqual([]);
+      expect(JSON.stringify(echo.headers)).not.toContain("role/admin");
+    },
+  );
+
+  it.each([["Proxy_Authorization"], ["proxy-authorization"], ["X_Forwarded_Host"], ["x_http_method_override"], ["X_Original_URL"]])(
+    "strips %s in any spelling",
+    async (name) => {
+      const echo = await echoFor({ [name]: "forged" });
+      expect(JSON.stringify(echo.headers)).not.toContain("forged");
+    },
+  );
+
+  it("passes ordinary headers with underscores", async () => {
+    const echo = await echoFor({ x_trace_context: "t-1", "x-custom": "c-1" });
+    expect(echo.headers["x_trace_context"]).toBe("t-1");
+    expect(echo.headers["x-custom"]).toBe("c-1");
+  });
+});
+
+describe("method overrides (ATTACKS #17)", () => {
+  it.each([["X-HTTP-Method-Override"], ["X-HTTP-Method"], ["X-Method-Override"]])("never forwards %s", async (name) => {
+    const echo = await echoFor({ [name]: "DELETE" }, "https://localhost/items", { method: "POST", body: "x" });
+    expect(echo.method).toBe("POST");
+    expect(Object.values(echo.headers)).not.toContain("DELETE");
+  });
+});
+
+describe("URL overrides (ATTACKS #18)", () => {
+  it.each([["X-Original-URL"], ["X-Rewrite-URL"], ["X-Original-URI"]])("never forwards %s", async (name) => {
+    const echo = await echoFor({ [name]: "/admin" }, "https://localhost/public/page");
+    expect(echo.url).toBe("http://echo-origin.local/base/public/page");
+    expect(Object.values(echo.headers)).not.toContain("/admin");
+  });
+});
+
+describe("forwarding headers are the gate's (ATTACKS #19)", () => {
+  it("drops the client's and writes its own X-Forwarded-For, -Proto and -Host", async () => {
+    const echo = await echoFor({
+      "cf-connecting-ip": "203.0.113.5",
+      forwarded: "for=198.51.100.1;host=evil.example;proto=http",
+      "x-forwarded-for": "198.51.100.1",
+      "x-forwarded-host": "evil.example",
+      "x-forwarded-proto": "http",
+      "x-forwarded-prefix": "/evil",
+      "x-forwarded-port": "8443",
+      "x-real-ip": "198.51.100.1",
+      "true-client-ip": "198.51.100.1",
+    });
+    expect(echo.headers["x-forwarded-for"]).toBe("203.0.113.5");
+    expect(echo.headers["x-forwarded-proto"]).toBe("https");
+    expect(echo.headers["x-forwarded-host"]).toBe("localhost");
+    for (const name of ["forwarded", "x-forwarded-prefix", "x-forwarded-port", "x-real-ip", "true-client-ip"]) {
+      expect(echo.headers[name], name).toBeUndefined();
+    }
+    expect(JSON.stringify(echo.headers)).not.toContain("198.51.100.1");
+    expect(JSON.stringify(echo.headers)).not.toContain("evil.example");
+  });
+
+  it("names the host the client addressed", async () => {
+    const echo = await echoFor({}, "https://127.0.0.1:8787/x");
+    expect(echo.headers["x-forwarded-host"]).toBe("127.0.0.1:8787");
+  });
+
+  it("lists a reason for every stripped header", () => {
+    for (const { name, reason } of STRIPPED_HEADERS) {
+      expect(name).toBe(name.toLowerCase());
+      expect(name).not.toContain("_");
+      expect(reason.length, name).toBeGreaterThan(10);
+    }
+  });
+});
+
+describe("paths outside ORIGIN_URL's prefix (ATTACKS #20)", () => {
+  // The test env's ORIGIN_URL is http://echo-origin.local/base.
+  it.each([
+    ["/..;/internal"],
+    ["/%2e%2e;/internal"],
+    ["/.%2E;/internal"],
+    ["/a/..;x=1/b"],
+    ["/.;x=1/internal"],
+    ["/..%2finternal"],
+    ["/..%2Finternal"],
+    ["/x%5c..%5cinternal"],
+    ["/%252e%252e/internal"],
+    ["/a%252fb"],
+  ])("refuses %s with 400 path_outside_prefix, before forwarding", async (path) => {
+    let forwarded = 0;
+    const origin = { fetch: () => (forwarded++, Promise.resolve(new Response("reached"))) } as unknown as Fetcher;
+    const ctx = createExecutionContext();
+    const res = await createGateApp().fetch(new Request(`https://localhost${path}`, { headers: bearer(await mintToken("alice")) }), { ...env, ORIGIN: origin }, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(400);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    expect(((await res.json()) as { code: string }).code).toBe("path_outside_prefix");
+    expect(forwarded).toBe(0);
+  });
+
+  it.each([["/a;b=1/c"], ["/files/report%20final.pdf"], ["/..a/b."], ["/x"]])("forwards %s, which stays below the prefix", async (path) => {
+    const echo = await echoFor({}, `https://localhost${path}`);
+    expect(echo.url.startsWith("http://echo-origin.local/base/")).toBe(true);
+  });
+
+  it("leaves encoded slashes alone when ORIGIN_URL has no path", async () => {
+    const echo = await (async () => {
+      const ctx = createExecutionContext();
+      const res = await createGateApp().fetch(
+        new Request("https://localhost/projects/group%2Fproject", { headers: bearer(await mintToken("alice")) }),
+        { ...env, ORIGIN_URL: "http://echo-origin.local" },
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      return { status: res.status, body: (await res.json()) as Echo };
+    })();
+    expect(echo.status).toBe(200);
+    expect(echo.body.url).toBe("http://echo-origin.local/projects/group%2Fproject");
+  });
+});
+
+describe("rate-limit keys (ATTACKS #22)", () => {
+  it("counts every address of one IPv6 /64 as one client, and checks before the KV read", async () => {
+    const seen: string[] = [];
+    const limiter = { limit: async ({ key }: { key: string }) => (seen.push(key), { success: seen.filter((k) => k === key).length <= 2 }) } as RateLimit;
+    let kvReads = 0;
+    const kv = { get: async () => (kvReads++, null), put: async () => {} } as unknown as KVNamespace;
+    const app = createGateApp();
+    const statuses: number[] = [];
+    const tokens: string[] = [];
+    for (const ip of ["2001:db8:1:2::1", "2001:db8:1:2:aaaa::9", "2001:0db8:0001:0002:ffff:ffff:ffff:ffff"]) {
+      const token = await mintToken("alice");
+      tokens.push(token);
+      const ctx = createExecutionContext();
+      const res = await app.fetch(
+        new Request("https://localhost/", { headers: { ...bearer(token), "cf-connecting-ip": ip } }),
+        { ...env, STS_RATE_LIMITER: limiter, IDENTITY_CACHE: kv },
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([200, 200, 429]);
+    expect(new Set(seen)).toEqual(new Set(["2001:db8:1:2::/64"]));
+    // The limited request cost neither a KV read nor an STS call.
+    expect(kvReads).toBe(2);
+    expect(await stsCallsFor(tokens[2]!)).toBe(0);
+  });
+});
+
+describe("development wiring serves only loopback hosts (ATTACKS #23)", () => {
+  async function fetchAt(host: string, overrides: Record<string, unknown> = {}) {
+    const lines: string[] = [];
+    vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+    let forwarded = 0;
+    const origin = { fetch: () => (forwarded++, Promise.resolve(new Response("reached"))) } as unknown as Fetcher;
+    const ctx = createExecutionContext();
+    const res = await createGateApp().fetch(
+      new Request(`https://${host}/`, { headers: bearer(await mintToken("alice")) }),
+      { ...env, ORIGIN: origin, ...overrides },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    vi.restoreAllMocks();
+    return { res, lines, forwarded };
+  }
+
+  it.each([["sts-gate.example.workers.dev"], ["gate.example.com"], ["localhost.example.com"], ["127.0.0.2"]])(
+    "answers %s with 500 misconfigured, a log line that says why, and forwards nothing",
+    async (host) => {
+      const { res, lines, forwarded } = await fetchAt(host);
+      expect(res.status).toBe(500);
+      expect(((await res.json()) as { code: string }).code).toBe("misconfigured");
+      expect(forwarded).toBe(0);
+      expect(lines.some((l) => l.includes("development wiring") && l.includes("STS"))).toBe(true);
+    },
+  );
+
+  it.each([["localhost"], ["127.0.0.1"], ["[::1]"], ["LOCALHOST:8787"]])("serves %s", async (host) => {
+    const { res, forwarded } = await fetchAt(host);
+    expect(res.status).toBe(200);
+    expect(forwarded).toBe(1);
+  });
+
+  it("treats a signing key that has been committed to the repository as development wiring, even without STS", async () => {
+    // Without the STS binding the token goes to the real STS, which is unreachable here: the
+    // refusal must come first, from the key alone.
+    const { res, lines } = await fetchAt("gate.example.com", { STS: undefined });
+    expect(res.status).toBe(500);
+    expect(lines.some((l) => l.includes("development wiring") && l.includes("ASSERTION_PRIVATE_JWK"))).toBe(true);
+    expect(lines.some((l) => l.includes('"d"') || l.includes("ooFoPYfg"))).toBe(false);
+  });
+
+  it("serves a public host with neither an STS binding nor a committed key", async () => {
+    const { generateKeyPair, exportJWK } = await import("jose");
+    const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
+    const jwk = JSON.stringify({ ...(await exportJWK(privateKey)), kid: "fresh", alg: "EdDSA", use: "sig" });
+    const lines: string[] = [];
+    vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+    const res = await createGateApp().fetch(new Request("https://gate.example.com/.well-known/jwks.json"), { ...env, STS: undefined, ASSERTION_PRIVATE_JWK: jwk }, createExecutionContext());
+    expect(res.status).toBe(200);
+    expect(lines.some((l) => l.includes("development wiring"))).toBe(false);
+  });
+});
+
+describe("denials do not map the policy (ATTACKS #25)", () => {
+  const A = "111122223333";
+  const policy = {
+    accounts: [A],
+    deny: [`arn:aws:iam::${A}:role/reader`],
+    pin: { [`arn:aws:iam::${A}:role/deployer`]: "AROAEMULATORDEPLOYER2" },
+    rules: [{ name: "secret-rule-name", methods: ["POST"], paths: ["/hidden/**"], allow: [`arn:aws:iam::${A}:user/alice`] }],
+  };
+
+  it.each([
+    ["reader", "GET", "/hidden/x", "a deny pattern"],
+    ["deployer", "GET", "/hidden/x", "a pin"],
+    ["alice", "GET", "/hidden/x", "no rule"],
+    ["other-account-deployer", "GET", "/hidden/x", "accounts"],
+  ])("%s %s %s (%s): the body names the caller, the request and the code; the log keeps the reason", async (who, method, path) => {
+    const lines: string[] = [];
+    vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+    const ctx = createExecutionContext();
+    const res = await createGateApp().fetch(new Request(`https://localhost${path}`, { method, headers: bearer(await mintToken(who)) }), { ...env, POLICY: policy }, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(403);
+    const body = await res.text();
+    const problem = JSON.parse(body) as { code: string; detail: string };
+    expect(problem.code).toBe("policy_denied");
+    expect(problem.detail).toContain(`${method} ${path}`);
+    expect(problem.detail).toMatch(/^arn:aws:iam::\d{12}:(role|user)\//);
+    for (const secret of ["secret-rule-name", "/hidden/**", "role/reader,", "AROAEMULATORDEPLOYER2", "accounts", "deny", "pattern", "rule", "pin"]) {
+      expect(body, secret).not.toContain(secret);
+    }
+    const decision = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.event === "decision")!;
+    expect(String(decision.reason)).not.toBe("");
+  });
+});
+
+describe("policy matching in linear time (ATTACKS #21)", () => {
+  // long-path-user's ARN is user/<450 a>/<60 a>: a backtracking `[^:]*a` per `*` would take
+  // minutes on it; the linear matcher takes one pass per pattern.
+  const A = "111122223333";
+  const hostile = (n: number, last: string) => `arn:aws:iam::${A}:user/${"*a".repeat(n)}*${last}`;
+
+  it("decides a request against patterns with a hundred '*' in under 50 ms", async () => {
+    const policy = {
+      deny: [hostile(100, "b"), hostile(50, "c")],
+      rules: [
+        { name: "hostile", allow: Array.from({ length: 20 }, (_, i) => hostile(100, `x${i}`)) },
+        { name: "last", allow: [hostile(100, "a")] },
+      ],
+    };
+    const token = await mintToken("long-path-user");
+    const app = createGateApp();
+    const request = () => app.fetch(new Request("https://localhost/", { headers: bearer(token) }), { ...env, POLICY: policy }, createExecutionContext());
+    const first = await request(); // verifies at STS and caches
+    expect(first.status).toBe(200);
+    const started = performance.now();
+    const again = await request();
+    const elapsed = performance.now() - started;
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as Echo).headers["x-caller-principal"]).toContain("user/aaaa");
+    expect(elapsed).toBeLessThan(50);
+  });
+});

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { checkOriginPath, escapesPrefix } from "../../src/edge/path-boundary";
+import { GateProblem } from "../../src/problem";
+
+/** As the Worker sees a path: after the URL parser (dot segments resolved, escapes kept). */
+const parsed = (path: string) => new URL(`https://gate.invalid${path}`).pathname;
+
+describe("originPathBoundary (ATTACKS #20)", () => {
+  it.each([
+    "/..;/internal",
+    "/a/..;/b",
+    "/%2e%2e;/x",
+    "/%2E.;jsessionid=1/x",
+    "/.;x=1/y",
+    "/..%2fx",
+    "/..%2Fx",
+    "/a%5cb",
+    "/a%5Cb",
+    "/%252e%252e/x",
+    "/%252E./x",
+    "/a%252fb",
+    "/a%255cb",
+  ])("refuses %s", (path) => {
+    expect(escapesPrefix(parsed(path))).toBe(true);
+    expect(() => checkOriginPath("/base", parsed(path))).toThrowError(GateProblem);
+  });
+
+  it.each(["/", "/a/b", "/a;b=1/c", "/a/b;v=2", "/...", "/..a/.b", "/%2e%2ea/x", "/a%20b", "/a%3bb", "/a%25"])("passes %s", (path) => {
+    expect(escapesPrefix(parsed(path))).toBe(false);
+    expect(() => checkOriginPath("/base", parsed(path))).not.toThrow();
+  });
+
+  it("throws path_outside_prefix, 400", () => {
+    try {
+      checkOriginPath("/base/", parsed("/..;/x"));
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(GateProblem);
+      expect((error as GateProblem).code).toBe("path_outside_prefix");
+      expect((error as GateProblem).status).toBe(400);
+    }
+  });
+
+  it("does not apply without a prefix: there is nothing above to reach", () => {
+    expect(() => checkOriginPath("/", parsed("/group%2Fproject"))).not.toThrow();
+    expect(() => checkOriginPath("", parsed("/..;/x"))).not.toThrow();
+  });
+
+  it("resolves plain dot segments in the URL parser, before the rule sees them", () => {
+    expect(parsed("/a/../b")).toBe("/b");
+    expect(parsed("/a/%2e%2e/b")).toBe("/b");
+  });
+});

@@ -2,6 +2,7 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { build } from "esbuild";
 import { defineConfig } from "vitest/config";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { generateAssertionKey } from "./src/assertion/generate.ts";
 
 /**
  * The auxiliary Workers (the STS emulator and the echo origin) run beside the gate in the same
@@ -11,6 +12,13 @@ async function bundle(entry: string, outfile: string): Promise<string> {
   await build({ entryPoints: [entry], outfile, bundle: true, format: "esm", platform: "neutral", target: "es2024", logLevel: "error" });
   return outfile;
 }
+
+/**
+ * A fresh signing key per run: no private key is committed (ATTACKS #23). The gate gets the
+ * private JWK, the echo origin the public key set, as the two halves `npm run dev` keeps in
+ * .dev.vars.
+ */
+const testKey = await generateAssertionKey("EdDSA");
 
 export default defineConfig({
   test: {
@@ -22,6 +30,7 @@ export default defineConfig({
           cloudflareTest(async () => ({
             wrangler: { configPath: "./wrangler.toml", environment: "test" },
             miniflare: {
+              bindings: { ASSERTION_PRIVATE_JWK: JSON.stringify(testKey.privateJwk) },
               workers: [
                 {
                   name: "sts-emulator",
@@ -36,7 +45,10 @@ export default defineConfig({
                   compatibilityDate: "2026-11-01",
                   // Its vars (the gate's test public key, issuer, audience) from its own wrangler.toml
                   // [env.test], so `npm run dev` and the tests read one source.
-                  bindings: unstable_getMiniflareWorkerOptions("test/echo-origin/wrangler.toml", "test").workerOptions.bindings as Record<string, string>,
+                  bindings: {
+                    ...(unstable_getMiniflareWorkerOptions("test/echo-origin/wrangler.toml", "test").workerOptions.bindings as Record<string, string>),
+                    ASSERTION_JWKS: JSON.stringify({ keys: [testKey.publicJwk] }),
+                  },
                 },
               ],
             },

@@ -107,7 +107,7 @@ async function prepare(env: GateEnv): Promise<ReadyConfig | GateProblem> {
   const parsed = parseConfig(env);
   if (!parsed.ok) return misconfigured(parsed.issues);
   const { config } = parsed;
-  const devWiring = await devWiringReasons(config);
+  const devWiring = devWiringReasons(config);
   if (config.assertion === undefined) {
     log({
       event: "config",

@@ -1,5 +1,4 @@
 import type { GateConfig } from "../config.ts";
-import { sha256Hex } from "../digest.ts";
 
 /**
  * Rule `devWiringLoopbackOnly` (ATTACKS #23): a gate wired for development serves only a
@@ -10,12 +9,13 @@ import { sha256Hex } from "../digest.ts";
  */
 
 /**
- * SHA-256 (hex) of the `d` of every private key that has ever been committed here: git history
- * keeps them public forever. Hashes, so this file holds no key.
+ * The public key (`x`, and `y` for P-256, joined by `.`) of every private key that has ever
+ * been committed here: git history keeps those private keys readable forever. A public key
+ * names the pair, because the signer refuses a `d` that does not belong to its `x`.
  */
-export const PUBLIC_PRIVATE_KEY_DIGESTS: ReadonlySet<string> = new Set([
-  // The Ed25519 development key (kid WYaWHLl-gOLpp7s3kCnq-MLGW8y2YQl0ily5_aARJ5c), committed until 0.2.
-  "9b21776ef2afc2a613ed7c43ebff98b60352793a3333349b8fbdc4a9d010d4b5",
+export const COMMITTED_KEYS: ReadonlySet<string> = new Set([
+  // The Ed25519 development key (kid WYaWHLl-gOLpp7s3kCnq-MLGW8y2YQl0ily5_aARJ5c), in wrangler.toml until 0.2.
+  "4q2X4INOh4f0vV4Pk4b0_IgNUqeK7oYgHHG6hrwJq2M",
 ]);
 
 /** The hosts a development gate answers: the machine itself. */
@@ -26,11 +26,11 @@ export function isLoopbackHost(hostname: string): boolean {
 }
 
 /** Why this configuration is development wiring (the settings, never their values), or []. */
-export async function devWiringReasons(config: GateConfig): Promise<string[]> {
+export function devWiringReasons(config: Pick<GateConfig, "sts" | "assertion">): string[] {
   const reasons: string[] = [];
   if (config.sts !== undefined) reasons.push("STS: a service binding replaces the real STS endpoint");
-  const d = config.assertion?.privateJwk.d;
-  if (d !== undefined && PUBLIC_PRIVATE_KEY_DIGESTS.has(await sha256Hex(d))) {
+  const key = config.assertion?.privateJwk;
+  if (key !== undefined && COMMITTED_KEYS.has(key.kty === "EC" ? `${key.x}.${key.y}` : key.x)) {
     reasons.push("ASSERTION_PRIVATE_JWK: this key has been committed to the sts-gate repository, so anyone can sign with it");
   }
   return reasons;

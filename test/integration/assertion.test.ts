@@ -24,7 +24,9 @@ interface Echo {
 
 afterEach(() => vi.restoreAllMocks());
 
-const TEST_KID = "WYaWHLl-gOLpp7s3kCnq-MLGW8y2YQl0ily5_aARJ5c";
+/** The per-run test key (vitest.config.ts). */
+const TEST_JWK = JSON.parse(env.ASSERTION_PRIVATE_JWK as string) as { kid: string; x: string };
+const TEST_KID = TEST_JWK.kid;
 
 async function gateToEcho(name: string, path: string, init: RequestInit = {}): Promise<Response> {
   return exports.default.fetch(`https://localhost${path}`, { ...init, headers: { ...bearer(await mintToken(name)), ...(init.headers as object) } });
@@ -181,7 +183,7 @@ describe("GET /.well-known/jwks.json", () => {
     expect(res.headers.get("content-type")).toBe("application/json");
     const text = await res.text();
     expect(JSON.parse(text)).toEqual({
-      keys: [{ kty: "OKP", crv: "Ed25519", x: "4q2X4INOh4f0vV4Pk4b0_IgNUqeK7oYgHHG6hrwJq2M", kid: TEST_KID, alg: "EdDSA", use: "sig" }],
+      keys: [{ kty: "OKP", crv: "Ed25519", x: TEST_JWK.x, kid: TEST_KID, alg: "EdDSA", use: "sig" }],
     });
     expect(text).not.toContain('"d"');
     expect(text).not.toContain("ooFoPYfgtbI9lvgLdtyY7E_KcGwROBm34MjKPnsKoeo");

@@ -211,15 +211,6 @@ describe("development wiring serves only loopback hosts (ATTACKS #23)", () => {
     expect(forwarded).toBe(1);
   });
 
-  it("treats a signing key that has been committed to the repository as development wiring, even without STS", async () => {
-    // Without the STS binding the token goes to the real STS, which is unreachable here: the
-    // refusal must come first, from the key alone.
-    const { res, lines } = await fetchAt("gate.example.com", { STS: undefined });
-    expect(res.status).toBe(500);
-    expect(lines.some((l) => l.includes("development wiring") && l.includes("ASSERTION_PRIVATE_JWK"))).toBe(true);
-    expect(lines.some((l) => l.includes('"d"') || l.includes("ooFoPYfg"))).toBe(false);
-  });
-
   it("serves a public host with neither an STS binding nor a committed key", async () => {
     const { generateKeyPair, exportJWK } = await import("jose");
     const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });

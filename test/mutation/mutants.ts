@@ -103,7 +103,7 @@ export const MUTANTS: Mutant[] = [
   { rule: "rateLimit: before the KV read", file: "src/cache.ts", find: "    await ctx.beforeUpstream?.();\n    const fromKv = ctx.kv ? await readKv(ctx.kv, key, token, ctx.now) : undefined;", replace: "    const fromKv = ctx.kv ? await readKv(ctx.kv, key, token, ctx.now) : undefined;\n    if (!fromKv) await ctx.beforeUpstream?.();" },
   // src/edge/dev-wiring.ts and src/app.ts (ATTACKS #23)
   { rule: "devWiringLoopbackOnly: STS binding", file: "src/edge/dev-wiring.ts", find: "if (config.sts !== undefined) reasons.push(", replace: "if (false) reasons.push(" },
-  { rule: "devWiringLoopbackOnly: committed key", file: "src/edge/dev-wiring.ts", find: "if (d !== undefined && PUBLIC_PRIVATE_KEY_DIGESTS.has(await sha256Hex(d))) {", replace: "if (false) {" },
+  { rule: "devWiringLoopbackOnly: committed key", file: "src/edge/dev-wiring.ts", find: 'if (key !== undefined && COMMITTED_KEYS.has(key.kty === "EC" ? `${key.x}.${key.y}` : key.x)) {', replace: "if (false) {" },
   { rule: "devWiringLoopbackOnly: enforced", file: "src/app.ts", find: "if (ready.devWiring.length > 0 && !isLoopbackHost(new URL(c.req.url).hostname)) return refuseDevWiring(ready.devWiring);", replace: "" },
   // src/denial.ts and src/middleware.ts (ATTACKS #25)
   { rule: "denialWithoutPolicy", file: "src/middleware.ts", find: "throw new GateProblem(decision.code, denialDetail(identity, { method: c.req.method, path }));", replace: "throw new GateProblem(decision.code, `Denied: ${decision.reason}.`);" },

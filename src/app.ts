@@ -11,6 +11,11 @@ import { GateProblem, problemResponse } from "./problem.ts";
 export interface GateAppOptions {
   now?: () => number;
   cache?: IdentityCache;
+  /**
+   * Public keys (`x`, or `x.y` for P-256) to treat as committed, besides those that have been:
+   * a gate signing with one serves loopback hosts only. It can only make the gate stricter.
+   */
+  committedKeys?: ReadonlySet<string>;
 }
 
 /** Where the gate publishes its assertion keys; answered before authentication. */
@@ -20,8 +25,6 @@ export const JWKS_PATH = "/.well-known/jwks.json";
 interface ReadyConfig {
   config: GateConfig;
   signer: AssertionSigner | undefined;
-  /** Why this is development wiring, which serves loopback hosts only; [] in production. */
-  devWiring: string[];
 }
 
 type AppEnv = { Bindings: GateEnv; Variables: StsAuthVariables & { config: GateConfig; signer: AssertionSigner | undefined } };
@@ -31,6 +34,16 @@ export function createGateApp(options: GateAppOptions = {}) {
   const app = new Hono<AppEnv>();
   // The in-isolate caches belong to this app, sized by CACHE_MAX_ENTRIES.
   const caches = new WeakMap<GateConfig, IdentityCache>();
+  // Why a configuration is development wiring, which serves loopback hosts only ([] in production).
+  const devWirings = new WeakMap<GateConfig, string[]>();
+  const devWiringOf = (config: GateConfig): string[] => {
+    let reasons = devWirings.get(config);
+    if (reasons === undefined) {
+      reasons = devWiringReasons(config, options.committedKeys);
+      devWirings.set(config, reasons);
+    }
+    return reasons;
+  };
   const cacheFor = (config: GateConfig): IdentityCache => {
     let cache = caches.get(config);
     if (cache === undefined) {
@@ -43,7 +56,8 @@ export function createGateApp(options: GateAppOptions = {}) {
   app.use("*", async (c, next) => {
     const ready = await configFor(c.env);
     if (ready instanceof GateProblem) return ready.getResponse();
-    if (ready.devWiring.length > 0 && !isLoopbackHost(new URL(c.req.url).hostname)) return refuseDevWiring(ready.devWiring);
+    const devWiring = devWiringOf(ready.config);
+    if (devWiring.length > 0 && !isLoopbackHost(new URL(c.req.url).hostname)) return refuseDevWiring(devWiring);
     c.set("config", ready.config);
     c.set("signer", ready.signer);
     await next();
@@ -65,7 +79,8 @@ export function createGateApp(options: GateAppOptions = {}) {
         timeoutMs: config.stsTimeoutMs,
         rateLimiter: config.stsRateLimiter,
         cache: cacheFor(config),
-        ...options,
+        now: options.now,
+        ...(options.cache ? { cache: options.cache } : {}),
       };
     }),
   );
@@ -107,7 +122,6 @@ async function prepare(env: GateEnv): Promise<ReadyConfig | GateProblem> {
   const parsed = parseConfig(env);
   if (!parsed.ok) return misconfigured(parsed.issues);
   const { config } = parsed;
-  const devWiring = devWiringReasons(config);
   if (config.assertion === undefined) {
     log({
       event: "config",
@@ -116,10 +130,10 @@ async function prepare(env: GateEnv): Promise<ReadyConfig | GateProblem> {
         "ASSERTION_PRIVATE_JWK is not set: requests are forwarded without X-Caller-Assertion, so the origin can trust the X-Caller-* headers only as far as it trusts the network path from the gate",
       setting: "ASSERTION_PRIVATE_JWK",
     });
-    return { config, signer: undefined, devWiring };
+    return { config, signer: undefined };
   }
   try {
-    return { config, signer: await assertionSignerFor(config.assertion), devWiring };
+    return { config, signer: await assertionSignerFor(config.assertion) };
   } catch (error) {
     // The message names the field and never the key; an unexpected error is reported by name only.
     return misconfigured([error instanceof AssertionKeyError ? error.message : `ASSERTION_PRIVATE_JWK: could not be prepared (${errorName(error)})`]);

@@ -1,4 +1,5 @@
 import type { CallerIdentity } from "./identity.ts";
+import { checkNoMethodOverride } from "./edge/method-override.ts";
 import { checkOriginPath } from "./edge/path-boundary.ts";
 import { hygienicHeaders, type ClientFacts } from "./edge/header-hygiene.ts";
 import { requestTarget } from "./origin/claims.ts";
@@ -60,6 +61,7 @@ export async function forwardToOrigin(request: Request, identity: CallerIdentity
   const hasBody = request.method !== "GET" && request.method !== "HEAD";
   const incoming = new URL(request.url);
   checkOriginPath(options.originUrl.pathname, incoming.pathname);
+  checkNoMethodOverride(incoming.search);
   // Parsed once: the URL fetched and the htu signed are the same serialization.
   const target = new URL(originTarget(options.originUrl, incoming));
   const headers = originHeaders(request.headers, identity, { ip: request.headers.get("cf-connecting-ip") ?? undefined, url: incoming });

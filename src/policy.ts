@@ -2,14 +2,14 @@ import * as z from "zod";
 import { identityFromSts, PRINCIPAL_TYPES, type CallerIdentity, type PrincipalType } from "./identity.ts";
 import { GateProblem } from "./problem.ts";
 import type { StsPartition } from "./sts-endpoints.ts";
-import { sequenceMatch, wildcardMatch } from "./wildcard.ts";
+import { compileSequence, compileWildcard, STAR, wildcardMatch } from "./wildcard.ts";
 
 export { wildcardMatch };
 
 /**
  * Principal types allowed when the policy does not say. `federated-user` and `root` must be
  * opted into: anyone allowed to call sts:GetFederationToken can mint a federated user with any
- * name, indistinguishable from a real federated session (seed 003, ATTACKS.md #11), and root
+ * name, indistinguishable from a real federated session (ATTACKS #11 in SECURITY.md), and root
  * should never be a routine caller.
  */
 export const DEFAULT_PRINCIPAL_TYPES: readonly PrincipalType[] = ["user", "assumed-role", "role"];
@@ -25,6 +25,9 @@ export const SHORTHAND_RULE = "allow";
 
 const ARN_FIELDS = 6;
 const MAX_ENTRIES = 1000;
+/** Path globs and request paths are matched segment by segment; both are capped, so matching stays cheap. */
+export const MAX_GLOB_SEGMENTS = 64;
+export const MAX_PATH_SEGMENTS = 256;
 
 // ---------------------------------------------------------------------------------------------
 // The schema. Every check reports the path of what it is about (`rules[1].paths[0]`), and a
@@ -88,6 +91,7 @@ function pathGlobProblem(glob: string): string | undefined {
     if (segment.includes("**") && segment !== "**") return "'**' must be a whole segment, e.g. /deploy/** or /a/**/b";
     if (segment === "." || segment === "..") return "must not contain '.' or '..' segments: request paths are resolved before matching";
   }
+  if (glob.split("/").length - 1 > MAX_GLOB_SEGMENTS) return `must have at most ${MAX_GLOB_SEGMENTS} segments`;
   return undefined;
 }
 
@@ -338,11 +342,11 @@ function shorten(s: string): string {
  */
 export function compileArnPattern(pattern: string, options: { ignoreCase?: boolean } = {}): (arn: string) => boolean {
   const ignoreCase = options.ignoreCase === true;
-  const fields = (ignoreCase ? pattern.toLowerCase() : pattern).split(":");
+  const fields = (ignoreCase ? pattern.toLowerCase() : pattern).split(":").map(compileWildcard);
   return (arn) => {
     const parts = (ignoreCase ? arn.toLowerCase() : arn).split(":");
     if (parts.length !== fields.length) return false;
-    return fields.every((field, i) => wildcardMatch(field, parts[i]!));
+    return fields.every((match, i) => match(parts[i]!));
   };
 }
 
@@ -354,10 +358,10 @@ export function compileArnPattern(pattern: string, options: { ignoreCase?: boole
  * expression, in time proportional to glob × path even for hostile paths.
  */
 export function compilePathGlob(glob: string): (path: string) => boolean {
-  const globSegments = glob.split("/").slice(1);
+  const match = compileSequence<string>(glob.split("/").slice(1).map((g) => (g === "**" ? STAR : compileWildcard(g))));
   return (path) => {
     if (!path.startsWith("/")) return false;
-    return sequenceMatch(globSegments, path.split("/").slice(1), (g) => g === "**", wildcardMatch);
+    return match(path.split("/").slice(1));
   };
 }
 
@@ -367,8 +371,9 @@ export function compilePathGlob(glob: string): (path: string) => boolean {
  * segments (including `%2e` forms); what is left is what origins disagree on: an encoded `/` or
  * `\` (one origin routes `/a%2Fb` as one segment, another as two), a `..;` segment (Java
  * servlet containers treat it as `..`), an escape that is still an escape after decoding (a
- * double-decoding origin), control characters and malformed escapes. A null path matches no
- * `paths` glob; rules without `paths` do not look at the path.
+ * double-decoding origin), control characters and malformed escapes; and a path of more than
+ * MAX_PATH_SEGMENTS segments, so that matching stays cheap. A null path matches no `paths`
+ * glob; rules without `paths` do not look at the path.
  */
 export function policyPath(pathname: string): string | null {
   if (/%(2f|5c)/i.test(pathname)) return null;
@@ -379,6 +384,7 @@ export function policyPath(pathname: string): string | null {
     return null;
   }
   if (!decoded.startsWith("/") || /[\\%\x00-\x1f\x7f]/.test(decoded)) return null;
+  if (decoded.split("/").length - 1 > MAX_PATH_SEGMENTS) return null;
   for (const segment of decoded.split("/")) {
     const bare = segment.split(";")[0];
     if (bare === "." || bare === "..") return null;

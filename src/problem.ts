@@ -54,6 +54,7 @@ export const PROBLEMS = {
   policy_denied: { status: 403, title: "Principal is not allowed by the policy" },
   // Forwarding and configuration.
   path_outside_prefix: { status: 400, title: "Request path could resolve above the origin's path prefix" },
+  method_override: { status: 400, title: "Request asks the origin to run another method" },
   origin_unreachable: { status: 502, title: "Origin could not be reached" },
   origin_timeout: { status: 504, title: "Origin did not answer in time" },
   misconfigured: { status: 500, title: "The gate is misconfigured" },

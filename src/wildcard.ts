@@ -1,54 +1,75 @@
 /**
  * Rule `linearWildcard` (ATTACKS #21): the one wildcard matcher for ARN fields and path
- * segments. `*` matches any run of characters (including none); everything else is literal.
+ * segments, and the same algorithm one level up for `**` path segments.
  *
- * No regular expression is ever built from policy input: a pattern is split on `*` into literal
- * pieces, the first must be a prefix, the last a suffix, and each middle piece is found by a
- * left-to-right `indexOf` after the previous one. Taking the leftmost place for each piece never
+ * No regular expression is ever built from policy input. A pattern is split at its wildcards
+ * into literal pieces: the first must be a prefix, the last a suffix, and each middle piece is
+ * found left to right after the previous one. Taking the leftmost place for each piece never
  * loses a match (whatever a later place allows, the leftmost allows too), so nothing is ever
  * retried: a pattern of a hundred `*` costs one pass over the text, like a plain one.
  */
-export function wildcardMatch(pattern: string, text: string): boolean {
+
+/** `*` matches any run of characters (including none); everything else is literal. */
+export function compileWildcard(pattern: string): (text: string) => boolean {
   const pieces = pattern.split("*");
-  if (pieces.length === 1) return pattern === text;
+  if (pieces.length === 1) return (text) => text === pattern;
   const first = pieces[0]!;
   const last = pieces[pieces.length - 1]!;
-  if (text.length < first.length + last.length || !text.startsWith(first) || !text.endsWith(last)) return false;
-  let at = first.length;
-  const end = text.length - last.length;
-  for (let i = 1; i < pieces.length - 1; i++) {
-    const piece = pieces[i]!;
-    if (piece === "") continue;
-    const found = text.indexOf(piece, at);
-    if (found === -1 || found + piece.length > end) return false;
-    at = found + piece.length;
-  }
-  return true;
+  const middle = pieces.slice(1, -1).filter((p) => p !== "");
+  const fixed = first.length + last.length;
+  return (text) => {
+    if (text.length < fixed || !text.startsWith(first) || !text.endsWith(last)) return false;
+    let at = first.length;
+    const end = text.length - last.length;
+    for (const piece of middle) {
+      const found = text.indexOf(piece, at);
+      if (found === -1 || found + piece.length > end) return false;
+      at = found + piece.length;
+    }
+    return true;
+  };
+}
+
+export function wildcardMatch(pattern: string, text: string): boolean {
+  return compileWildcard(pattern)(text);
 }
 
 /**
- * The same greedy leftmost matching over sequences whose wildcard element matches any run of
- * elements (a `**` path segment): one backtrack point, no recursion, no regular expression.
+ * The same matching over sequences: `pattern` is a list of element predicates in which `STAR`
+ * matches any run of elements (a `**` path segment). Pieces between stars are found leftmost,
+ * so the cost is at most text length × piece length per piece, with no retrying.
  */
-export function sequenceMatch<T>(pattern: readonly T[], text: readonly T[], isStar: (p: T) => boolean, same: (p: T, t: T) => boolean): boolean {
-  let p = 0;
-  let t = 0;
-  let starP = -1;
-  let starT = 0;
-  while (t < text.length) {
-    if (p < pattern.length && !isStar(pattern[p]!) && same(pattern[p]!, text[t]!)) {
-      p++;
-      t++;
-    } else if (p < pattern.length && isStar(pattern[p]!)) {
-      starP = p++;
-      starT = t;
-    } else if (starP !== -1) {
-      p = starP + 1;
-      t = ++starT;
-    } else {
-      return false;
-    }
+export const STAR = Symbol("**");
+
+export function compileSequence<T>(pattern: ReadonlyArray<((element: T) => boolean) | typeof STAR>): (text: readonly T[]) => boolean {
+  const pieces: Array<Array<(element: T) => boolean>> = [[]];
+  for (const p of pattern) {
+    if (p === STAR) pieces.push([]);
+    else pieces[pieces.length - 1]!.push(p);
   }
-  while (p < pattern.length && isStar(pattern[p]!)) p++;
-  return p === pattern.length;
+  const matchesAt = (piece: Array<(element: T) => boolean>, text: readonly T[], at: number) => piece.every((m, i) => m(text[at + i]!));
+  if (pieces.length === 1) {
+    const only = pieces[0]!;
+    return (text) => text.length === only.length && matchesAt(only, text, 0);
+  }
+  const first = pieces[0]!;
+  const last = pieces[pieces.length - 1]!;
+  const middle = pieces.slice(1, -1).filter((p) => p.length > 0);
+  return (text) => {
+    const end = text.length - last.length;
+    if (end < first.length || !matchesAt(first, text, 0) || !matchesAt(last, text, end)) return false;
+    let at = first.length;
+    for (const piece of middle) {
+      let found = -1;
+      for (let j = at; j + piece.length <= end; j++) {
+        if (matchesAt(piece, text, j)) {
+          found = j;
+          break;
+        }
+      }
+      if (found === -1) return false;
+      at = found + piece.length;
+    }
+    return true;
+  };
 }

@@ -5,8 +5,10 @@ import * as z from "zod";
  * quote a value: a private key must not end up in a log.
  */
 
-const b64url32 = z.string({ error: "must be a string" }).regex(/^[A-Za-z0-9_-]{43}$/, {
-  error: "must be 43 base64url characters (32 bytes)",
+// Canonical only: 43 characters carry 258 bits, so the last one's low two bits must be zero.
+// Otherwise four spellings decode to one key, and a key could pass for another (COMMITTED_KEYS).
+const b64url32 = z.string({ error: "must be a string" }).regex(/^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/, {
+  error: "must be 43 canonical base64url characters (32 bytes)",
 });
 const Kid = z.string({ error: "must be a string" }).regex(/^[\x21-\x7e]{1,256}$/, { error: "must be 1 to 256 visible ASCII characters" });
 const Use = z.literal("sig", { error: 'must be "sig" if present' });

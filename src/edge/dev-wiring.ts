@@ -14,7 +14,7 @@ import type { GateConfig } from "../config.ts";
  * names the pair, because the signer refuses a `d` that does not belong to its `x`.
  */
 export const COMMITTED_KEYS: ReadonlySet<string> = new Set([
-  // The Ed25519 development key (kid WYaWHLl-gOLpp7s3kCnq-MLGW8y2YQl0ily5_aARJ5c), in wrangler.toml until 0.2.
+  // The Ed25519 development key (kid WYaWHLl-gOLpp7s3kCnq-MLGW8y2YQl0ily5_aARJ5c), in wrangler.toml in earlier versions.
   "4q2X4INOh4f0vV4Pk4b0_IgNUqeK7oYgHHG6hrwJq2M",
 ]);
 
@@ -26,11 +26,12 @@ export function isLoopbackHost(hostname: string): boolean {
 }
 
 /** Why this configuration is development wiring (the settings, never their values), or []. */
-export function devWiringReasons(config: Pick<GateConfig, "sts" | "assertion">): string[] {
+export function devWiringReasons(config: Pick<GateConfig, "sts" | "assertion">, alsoCommitted: ReadonlySet<string> = new Set()): string[] {
   const reasons: string[] = [];
   if (config.sts !== undefined) reasons.push("STS: a service binding replaces the real STS endpoint");
   const key = config.assertion?.privateJwk;
-  if (key !== undefined && COMMITTED_KEYS.has(key.kty === "EC" ? `${key.x}.${key.y}` : key.x)) {
+  const publicKey = key === undefined ? undefined : key.kty === "EC" ? `${key.x}.${key.y}` : key.x;
+  if (publicKey !== undefined && (COMMITTED_KEYS.has(publicKey) || alsoCommitted.has(publicKey))) {
     reasons.push("ASSERTION_PRIVATE_JWK: this key has been committed to the sts-gate repository, so anyone can sign with it");
   }
   return reasons;

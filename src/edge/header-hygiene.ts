@@ -27,6 +27,10 @@ export const STRIPPED_HEADERS: ReadonlyArray<{ name: string; reason: string }> =
   { name: "x-forwarded-proto", reason: "the scheme: the gate sets it; a client-chosen one turns links and cookie flags" },
   { name: "x-forwarded-prefix", reason: "Spring and ASP.NET prepend it to links and redirects" },
   { name: "x-forwarded-port", reason: "origins build absolute links from it" },
+  { name: "x-forwarded-ssl", reason: "Rack and Spring read `on` as https" },
+  { name: "x-forwarded-scheme", reason: "nginx and Rack setups read it as the scheme" },
+  { name: "x-forwarded-server", reason: "a proxy's host name, for links" },
+  { name: "x-forwarded-uri", reason: "Traefik and nginx auth setups route on it, like a URL override" },
   { name: "x-real-ip", reason: "a client IP claim: origins log and rate-limit on it" },
   { name: "true-client-ip", reason: "a client IP claim (Akamai, Cloudflare Enterprise): origins log and rate-limit on it" },
   // The gate's own.
@@ -35,6 +39,8 @@ export const STRIPPED_HEADERS: ReadonlyArray<{ name: string; reason: string }> =
 
 /** Every `X-Caller-*` name is the gate's: the identity headers and the signed assertion. */
 export const CALLER_HEADER_PREFIX = "x-caller-";
+/** Every `X-Forwarded-*` name is a proxy's claim, listed above or not: only the gate's own pass. */
+export const FORWARDED_HEADER_PREFIX = "x-forwarded-";
 
 const STRIPPED = new Set(STRIPPED_HEADERS.map((h) => h.name));
 
@@ -46,7 +52,16 @@ export function foldHeaderName(name: string): string {
 /** True when the origin must never receive a client header of this name, in any spelling. */
 export function isStrippedHeader(name: string): boolean {
   const folded = foldHeaderName(name);
-  return folded.startsWith(CALLER_HEADER_PREFIX) || STRIPPED.has(folded);
+  return folded.startsWith(CALLER_HEADER_PREFIX) || folded.startsWith(FORWARDED_HEADER_PREFIX) || STRIPPED.has(folded);
+}
+
+/**
+ * A name with `_` that a CGI-style origin reads as another header: one the request also has
+ * (`Content_Type` beside `Content-Type`), or one Cloudflare sets (`CF_Connecting_IP`; Cloudflare
+ * overwrites `CF-Connecting-IP` itself, never its underscore spelling).
+ */
+function isAlias(name: string, folded: string, inboundFolded: ReadonlySet<string>): boolean {
+  return name.includes("_") && (folded.startsWith("cf-") || inboundFolded.has(folded));
 }
 
 /** What the gate knows about the client's request, for the forwarding headers it writes. */
@@ -63,8 +78,11 @@ export interface ClientFacts {
  */
 export function hygienicHeaders(inbound: Headers, client: ClientFacts): Headers {
   const headers = new Headers();
+  const hyphenated = new Set<string>();
+  for (const name of inbound.keys()) if (!name.includes("_")) hyphenated.add(name);
   for (const [name, value] of inbound) {
-    if (!isStrippedHeader(name)) headers.append(name, value);
+    if (isStrippedHeader(name) || isAlias(name, foldHeaderName(name), hyphenated)) continue;
+    headers.append(name, value);
   }
   if (client.ip !== undefined) headers.set("X-Forwarded-For", client.ip);
   headers.set("X-Forwarded-Proto", client.url.protocol.slice(0, -1));

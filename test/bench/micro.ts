@@ -117,10 +117,10 @@ await time("policy.decide", () => policy.decide(identity, { method: "GET", path:
 await time("JSON.stringify(decision log entry)", () => JSON.stringify(decision));
 
 console.log("\n-- forwarding (every admitted request)");
-await time("originTarget + new URL", () => new URL(originTarget(new URL("http://127.0.0.1:1/"), new URL("http://gate.test/bench?x=1"))));
+await time("originTarget + new URL", () => new URL(originTarget(new URL("http://127.0.0.1:1/"), new URL("http://localhost/bench?x=1"))));
 await time("originHeaders (copy, strip, add X-Caller-*)", () => originHeaders(inbound, identity, { ip: "192.0.2.1", url: new URL("https://localhost/bench") }));
 const originFetcher = { fetch: async () => new Response("ok") } as unknown as Fetcher;
-const request = new Request("http://gate.test/bench?x=1", { headers: inbound });
+const request = new Request("http://localhost/bench?x=1", { headers: inbound });
 await time("forwardToOrigin (fake origin, no assertion)", () => forwardToOrigin(request, identity, { originUrl: new URL("http://127.0.0.1:1/"), origin: originFetcher }));
 
 console.log("\n-- assertion signing (every admitted request, when ASSERTION_PRIVATE_JWK is set)");
@@ -158,7 +158,7 @@ const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknow
 const app = createGateApp();
 const silent = () => {};
 const call = (e: object, authorization: string | undefined) =>
-  app.fetch(new Request("http://gate.test/bench?x=1", { headers: authorization ? { ...Object.fromEntries(inbound), authorization } : {} }), e, ctx);
+  app.fetch(new Request("http://localhost/bench?x=1", { headers: authorization ? { ...Object.fromEntries(inbound), authorization } : {} }), e, ctx);
 console.log = silent;
 await call(env, header);
 await call(envWithKey, header);
@@ -172,7 +172,7 @@ const silenced = async (name: string, fn: () => unknown) => {
   }
 };
 const minimal = new Hono().all("*", (c) => originFetcher.fetch(new Request(c.req.url)));
-await silenced("minimal Hono app forwarding to the fake origin (floor)", () => minimal.fetch(new Request("http://gate.test/bench?x=1"), env, ctx));
+await silenced("minimal Hono app forwarding to the fake origin (floor)", () => minimal.fetch(new Request("http://localhost/bench?x=1"), env, ctx));
 await silenced("gate, memory hit, no assertion key", () => call(env, header));
 await silenced("gate, memory hit, Ed25519 assertion", () => call(envWithKey, header));
 await silenced("gate, junk token (token_prefix)", () => call(env, "Bearer junk"));

@@ -5,7 +5,7 @@ import { emulatorAt, stsCallsFor } from "../support/emulator";
 import { bearer, encodeToken, mintToken, presignUrl, uniqueExpires, uniqueSigningTime } from "../support/tokens";
 
 /**
- * One block per row of ../shared/ATTACKS.md that the gate itself stops. Every case goes
+ * One block per row of SECURITY.md's attack table that the gate itself stops. Every case goes
  * through the Worker, asserts the rule's own code, and asserts that the token never reached
  * STS (the emulator counts requests by signature).
  */

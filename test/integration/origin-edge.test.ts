@@ -115,6 +115,13 @@ describe("paths outside ORIGIN_URL's prefix (ATTACKS #20)", () => {
     ["/x%5c..%5cinternal"],
     ["/%252e%252e/internal"],
     ["/a%252fb"],
+    ["/%u002e%u002e/internal"],
+    ["/..%00/internal"],
+    ["/..%3b/internal"],
+    ["/%2E%2E%3B/x"],
+    ["/%25252e%25252e/x"],
+    ["/%c0%ae%c0%ae/x"],
+    ["/%ef%bc%8e%ef%bc%8e/x"],
   ])("refuses %s with 400 path_outside_prefix, before forwarding", async (path) => {
     let forwarded = 0;
     const origin = { fetch: () => (forwarded++, Promise.resolve(new Response("reached"))) } as unknown as Fetcher;
@@ -211,6 +218,25 @@ describe("development wiring serves only loopback hosts (ATTACKS #23)", () => {
     expect(forwarded).toBe(1);
   });
 
+  it("treats a signing key that has been committed as development wiring, even without STS", async () => {
+    // A fresh key stands in for a committed one (committedKeys only adds to the built-in list),
+    // so no private key is needed in the repository to prove the rule.
+    const { generateAssertionKey } = await import("../../src/assertion/generate");
+    const key = await generateAssertionKey("EdDSA");
+    const app = createGateApp({ committedKeys: new Set([key.publicJwk.x!]) });
+    const wiring = { ...env, STS: undefined, ASSERTION_PRIVATE_JWK: JSON.stringify(key.privateJwk) };
+    const lines: string[] = [];
+    vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+    const publicHost = await app.fetch(new Request("https://gate.example.com/.well-known/jwks.json"), wiring, createExecutionContext());
+    expect(publicHost.status).toBe(500);
+    expect(((await publicHost.json()) as { code: string }).code).toBe("misconfigured");
+    expect(lines.some((l) => l.includes("development wiring") && l.includes("ASSERTION_PRIVATE_JWK"))).toBe(true);
+    expect(lines.some((l) => l.includes(key.privateJwk.d!))).toBe(false);
+    const loopback = await app.fetch(new Request("https://localhost/.well-known/jwks.json"), wiring, createExecutionContext());
+    expect(loopback.status).toBe(200);
+    expect(((await loopback.json()) as { keys: Array<{ x: string }> }).keys[0]!.x).toBe(key.publicJwk.x);
+  });
+
   it("serves a public host with neither an STS binding nor a committed key", async () => {
     const { generateKeyPair, exportJWK } = await import("jose");
     const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
@@ -282,5 +308,71 @@ describe("policy matching in linear time (ATTACKS #21)", () => {
     expect(again.status).toBe(200);
     expect(((await again.json()) as Echo).headers["x-caller-principal"]).toContain("user/aaaa");
     expect(elapsed).toBeLessThan(50);
+  });
+});
+
+describe("method override parameters (ATTACKS #17)", () => {
+  it.each([["_method=DELETE"], ["a=1&_method=PUT"], ["%5Fmethod=DELETE"], ["_METHOD=delete"]])(
+    "refuses ?%s with 400 method_override, before forwarding",
+    async (query) => {
+      let forwarded = 0;
+      const origin = { fetch: () => (forwarded++, Promise.resolve(new Response("reached"))) } as unknown as Fetcher;
+      const ctx = createExecutionContext();
+      const res = await createGateApp().fetch(
+        new Request(`https://localhost/items/1?${query}`, { method: "POST", body: "x", headers: bearer(await mintToken("alice")) }),
+        { ...env, ORIGIN: origin },
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { code: string }).code).toBe("method_override");
+      expect(forwarded).toBe(0);
+    },
+  );
+
+  it("forwards other parameters that mention methods", async () => {
+    const echo = await echoFor({}, "https://localhost/items?method=fast&x_method=1");
+    expect(echo.url).toBe("http://echo-origin.local/base/items?method=fast&x_method=1");
+  });
+});
+
+describe("underscore aliases of other headers (ATTACKS #16)", () => {
+  it("strips an underscore spelling of a header the request also has, and of Cloudflare's", async () => {
+    const echo = await echoFor({ "content-type": "text/plain", Content_Type: "application/x-evil", CF_Connecting_IP: "198.51.100.1", cf_visitor: "{}" });
+    expect(echo.headers["content-type"]).toBe("text/plain");
+    expect(JSON.stringify(echo.headers)).not.toContain("x-evil");
+    expect(JSON.stringify(echo.headers)).not.toContain("198.51.100.1");
+    expect(Object.keys(echo.headers).filter((h) => h.includes("_"))).toEqual([]);
+  });
+
+  it.each([["X-Forwarded-Ssl"], ["X_Forwarded_Scheme"], ["x-forwarded-server"], ["X-Forwarded-Uri"], ["x-forwarded-anything"]])("strips %s", async (name) => {
+    const echo = await echoFor({ [name]: "forged" });
+    expect(JSON.stringify(echo.headers)).not.toContain("forged");
+  });
+});
+
+describe("path globs in linear time (ATTACKS #21)", () => {
+  it("decides a long path against many '**' globs in under 50 ms", async () => {
+    const glob = `/**${"/a".repeat(60)}/b`;
+    const policy = { rules: [{ name: "globs", paths: [glob, `/**/a/**/a/**/a/**/c`, `/**${"/*a*".repeat(60)}/d`], allow: ["arn:aws:iam::111122223333:user/*"] }] };
+    const token = await mintToken("alice");
+    const app = createGateApp();
+    const path = "/a".repeat(250);
+    const request = () => app.fetch(new Request(`https://localhost${path}`, { headers: bearer(token) }), { ...env, POLICY: policy }, createExecutionContext());
+    expect((await request()).status).toBe(403);
+    const started = performance.now();
+    const again = await request();
+    const elapsed = performance.now() - started;
+    expect(again.status).toBe(403);
+    expect(elapsed).toBeLessThan(50);
+  });
+
+  it("matches no glob for a path of more than 256 segments", async () => {
+    const policy = { rules: [{ name: "any", paths: ["/**"], allow: ["arn:aws:iam::111122223333:user/*"] }] };
+    const app = createGateApp();
+    const token = await mintToken("alice");
+    const at = (n: number) => app.fetch(new Request(`https://localhost${"/a".repeat(n)}`, { headers: bearer(token) }), { ...env, POLICY: policy }, createExecutionContext());
+    expect((await at(256)).status).toBe(200);
+    expect((await at(257)).status).toBe(403);
   });
 });

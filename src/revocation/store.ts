@@ -8,6 +8,8 @@ import type { ActiveRevocation } from "./match.ts";
  * the other (there is no shared list to read, modify and write back).
  */
 export const REVOCATION_PREFIX = "rev:v1:";
+/** An entry expiring later than this gets no KV expiration (the gate still checks its expiresAt); delete it by hand. */
+const MAX_KV_EXPIRATION_MS = 366 * 24 * 3600 * 1000;
 /** Bounds one refresh: 20 pages of 1000 keys. */
 const MAX_LIST_PAGES = 20;
 
@@ -29,7 +31,8 @@ export class RevocationStore {
     const { kind, value, expiresAt } = activeOf(entry);
     const marker: Marker = { s: kind, v: value, ...(expiresAt === undefined ? {} : { e: expiresAt }) };
     const options: KVNamespacePutOptions = { metadata: marker };
-    if (expiresAt !== undefined) {
+    // A far expiry is left to the gate's own check (KV expirations are bounded).
+    if (expiresAt !== undefined && expiresAt - now < MAX_KV_EXPIRATION_MS) {
       // KV deletes the key some time after the entry stops applying (its expiry is checked on
       // every request, not left to KV). KV refuses an expiration under 60 s ahead, so a near
       // expiry is stored a little longer: the operator's expiresAt is never refused for it.

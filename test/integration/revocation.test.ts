@@ -351,6 +351,8 @@ describe("revocation: the admin API", () => {
     expect(entry.expiresAt).toBe(soon);
     const { keys } = await env.IDENTITY_CACHE.list({ prefix: REVOCATION_PREFIX });
     expect(keys[0]!.expiration).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000) + 60);
+    // A far expiry is stored too (with no KV expiration: the gate checks it).
+    await created(await revoke(isolate(), testEnv, { account: "444455556666", reason: "long", expiresAt: "2999-01-01T00:00:00Z" }));
     // 500 characters exactly is a valid reason.
     await created(await revoke(isolate(), testEnv, { account: "444455556666", reason: "y".repeat(500) }));
   });

@@ -59,7 +59,8 @@ export default defineConfig({
           include: ["test/**/*.test.ts", "src/**/*.test.ts"],
           exclude: ["test/package/**"],
           // Node side, before the workerd tests: builds and runs the caller's CLI, provides its tokens.
-          globalSetup: ["test/cli/global-setup.ts"],
+          // Then the revocation commands against the gate, itself in workerd (Miniflare).
+          globalSetup: ["test/cli/global-setup.ts", "test/cli/revoke-setup.ts"],
         },
       },
       {

@@ -1,12 +1,15 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { assertionSignerFor, AssertionKeyError, type AssertionSigner } from "./assertion/signer.ts";
 import { IdentityCache } from "./cache.ts";
 import { parseConfig, type GateConfig, type GateEnv } from "./config.ts";
 import { devWiringReasons, isLoopbackHost } from "./edge/dev-wiring.ts";
 import { forwardToOrigin } from "./forward.ts";
 import { log } from "./log.ts";
-import { stsAuth, type StsAuthVariables } from "./middleware.ts";
+import { stsAuth, type StsAuthOptions, type StsAuthVariables } from "./middleware.ts";
 import { GateProblem, problemResponse } from "./problem.ts";
+import { gateRoutes } from "./revocation/hono.ts";
+import { RevocationSnapshot } from "./revocation/snapshot.ts";
+import { RevocationStore } from "./revocation/store.ts";
 
 export interface GateAppOptions {
   now?: () => number;
@@ -16,6 +19,8 @@ export interface GateAppOptions {
    * a gate signing with one serves loopback hosts only. It can only make the gate stricter.
    */
   committedKeys?: ReadonlySet<string>;
+  /** The revocation snapshot's clock (refresh and expiry); real time by default. For tests. */
+  revocationClock?: () => number;
 }
 
 /** Where the gate publishes its assertion keys; answered before authentication. */
@@ -30,7 +35,8 @@ interface ReadyConfig {
 type AppEnv = { Bindings: GateEnv; Variables: StsAuthVariables & { config: GateConfig; signer: AssertionSigner | undefined } };
 
 /** The gate: the stsAuth middleware configured from the Worker's env, then forwarding. */
-export function createGateApp(options: GateAppOptions = {}) {
+export function createGateApp(appOptions: GateAppOptions = {}) {
+  const { revocationClock, ...options } = appOptions;
   const app = new Hono<AppEnv>();
   // The in-isolate caches belong to this app, sized by CACHE_MAX_ENTRIES.
   const caches = new WeakMap<GateConfig, IdentityCache>();
@@ -52,6 +58,32 @@ export function createGateApp(options: GateAppOptions = {}) {
     }
     return cache;
   };
+  // One revocation snapshot per isolate (per app), only when the policy names admins.
+  const snapshots = new WeakMap<GateConfig, RevocationSnapshot>();
+  const snapshotFor = (config: GateConfig): RevocationSnapshot | undefined => {
+    if (!config.policy.hasAdmins) return undefined;
+    let snapshot = snapshots.get(config);
+    if (snapshot === undefined) {
+      snapshot = new RevocationSnapshot(new RevocationStore(config.identityCache), revocationClock);
+      snapshots.set(config, snapshot);
+    }
+    return snapshot;
+  };
+  const authOptions = (c: Context<AppEnv>): StsAuthOptions => {
+    const config = c.get("config");
+    return {
+      audience: config.audience,
+      policy: config.policy,
+      kv: config.identityCache,
+      sts: config.sts,
+      timeoutMs: config.stsTimeoutMs,
+      rateLimiter: config.stsRateLimiter,
+      cache: cacheFor(config),
+      revocations: snapshotFor(config),
+      now: options.now,
+      ...(options.cache ? { cache: options.cache } : {}),
+    };
+  };
 
   app.use("*", async (c, next) => {
     const ready = await configFor(c.env);
@@ -67,23 +99,9 @@ export function createGateApp(options: GateAppOptions = {}) {
     const body = c.var.signer?.jwksBody ?? `{"keys":[]}`;
     return new Response(body, { headers: { "content-type": "application/json", "cache-control": "public, max-age=300" } });
   });
-  app.use(
-    "*",
-    stsAuth((c) => {
-      const config = c.get("config") as GateConfig;
-      return {
-        audience: config.audience,
-        policy: config.policy,
-        kv: config.identityCache,
-        sts: config.sts,
-        timeoutMs: config.stsTimeoutMs,
-        rateLimiter: config.stsRateLimiter,
-        cache: cacheFor(config),
-        now: options.now,
-        ...(options.cache ? { cache: options.cache } : {}),
-      };
-    }),
-  );
+  // The gate's own /.well-known/sts-gate/ (revocations; 404 otherwise): never forwarded.
+  app.use("*", gateRoutes({ auth: authOptions, snapshot: (c) => snapshotFor(c.get("config") as GateConfig) }));
+  app.use("*", stsAuth(authOptions));
   app.all("*", (c) => {
     const { caller, config, signer } = c.var;
     return forwardToOrigin(c.req.raw, caller, {

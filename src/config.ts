@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { PrivateJwkSchema, PublicJwkSchema } from "./assertion/keys.ts";
 import type { AssertionSettings } from "./assertion/signer.ts";
-import { compilePolicy, PolicySchema, type Policy } from "./policy.ts";
+import { compilePolicy, PolicySchema, type CompiledPolicy } from "./policy.ts";
 import { DEFAULT_MEMORY_ENTRIES } from "./cache.ts";
 import { DEFAULT_ORIGIN_TIMEOUT_MS } from "./forward.ts";
 import { DEFAULT_STS_TIMEOUT_MS } from "./sts/exchange.ts";
@@ -39,7 +39,7 @@ export interface GateConfig {
   identityCache: KVNamespace;
   audience: string;
   originUrl: URL;
-  policy: Policy;
+  policy: CompiledPolicy;
   stsTimeoutMs: number;
   originTimeoutMs: number;
   cacheMaxEntries: number;

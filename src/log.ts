@@ -37,6 +37,19 @@ export interface EventLog {
   [field: string]: unknown;
 }
 
-export function log(entry: DecisionLog | EventLog): void {
+/** One line per action on the gate's admin API (src/revocation/admin-api.ts). */
+export interface AdminLog {
+  event: "admin";
+  level: "info";
+  action: "revoke" | "list" | "unrevoke";
+  /** The admin's ARN, exactly as STS returned it, and the key that signed the admin's token. */
+  actor: string;
+  actorAccessKeyId: string;
+  /** The entry created or deleted (identifiers and the reason; never token material). */
+  entry?: unknown;
+  count?: number;
+}
+
+export function log(entry: DecisionLog | EventLog | AdminLog): void {
   console.log(JSON.stringify(entry));
 }

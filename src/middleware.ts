@@ -4,8 +4,9 @@ import { cacheKey, IdentityCache, type Resolved } from "./cache.ts";
 import { denialDetail } from "./denial.ts";
 import { identityFromSts, type CallerIdentity } from "./identity.ts";
 import { log, type DecisionLog } from "./log.ts";
-import { compilePolicy, PolicySchema, type Policy, type PolicyDocument } from "./policy.ts";
+import { compilePolicy, PolicySchema, type Grants, type Policy, type PolicyDecision, type PolicyDocument } from "./policy.ts";
 import { GateProblem } from "./problem.ts";
+import type { RevocationFacts } from "./revocation/match.ts";
 import { DEFAULT_STS_TIMEOUT_MS, exchangeWithSts } from "./sts/exchange.ts";
 import { rateLimitKey } from "./rate-limit-key.ts";
 import { bearerToken } from "./token/bearer.ts";
@@ -44,6 +45,13 @@ export interface StsAuthOptions {
   rateLimiter?: RateLimit;
   /** The rate limiter's key for a request; default the client IP (`CF-Connecting-IP`), an IPv6 client's /64. */
   clientKey?: (c: Context) => string;
+  /**
+   * Revocations, checked on every request (src/revocation/): the token's access key before any
+   * KV read or STS call, then the resolved identity, from memory, KV or STS alike.
+   */
+  revocations?: { check(facts: RevocationFacts): Promise<void> };
+  /** What grants access after the guards: the policy's rules (default) or its `admins`. */
+  grants?: Grants;
 }
 
 /**
@@ -64,8 +72,12 @@ export function stsAuth(options: StsAuthOptions | ((c: Context) => StsAuthOption
     const entry: DecisionLog = { event: "decision", outcome: "deny", status: 401, method: c.req.method, path };
     // Everything a token not in this isolate's memory goes through: the local rules, then KV,
     // then STS (once per token, however many requests carry it).
-    const resolve = (tokenText: string, key: string): Promise<Resolved> => {
+    const resolve = async (tokenText: string, key: string): Promise<Resolved> => {
       const token = validateToken(tokenText, now());
+      // Rule `revocationBeforeSts`: the key is in the token's credential scope, so a revoked key
+      // costs no KV read and no STS call.
+      entry.accessKeyId = token.accessKeyId;
+      await o.revocations?.check({ accessKeyId: token.accessKeyId });
       const sts = o.sts;
       return cache.resolve({
         key,
@@ -102,7 +114,9 @@ export function stsAuth(options: StsAuthOptions | ((c: Context) => StsAuthOption
         cache: resolved.cache,
         stsMs: resolved.stsMs,
       });
-      const decision = policy.decide(identity, { method: c.req.method, path });
+      // Rule `revocationEveryRequest`: a memory or KV hit is checked like a fresh answer.
+      await o.revocations?.check({ accessKeyId: resolved.accessKeyId, identity });
+      const decision = o.grants === "admins" ? decideAdmin(policy, identity) : policy.decide(identity, { method: c.req.method, path });
       if (!decision.allowed) {
         entry.reason = decision.reason;
         throw new GateProblem(decision.code, denialDetail(identity, { method: c.req.method, path }));
@@ -143,6 +157,12 @@ async function admitUpstream(limiter: RateLimit, key: string): Promise<void> {
 
 function clientKey(c: Context): string {
   return rateLimitKey(c.req.header("cf-connecting-ip"));
+}
+
+/** A compiled policy of this package knows its admins; any other policy has none. */
+function decideAdmin(policy: Policy, identity: CallerIdentity): PolicyDecision {
+  const p = policy as Policy & { decideAdmin?: (identity: CallerIdentity) => PolicyDecision };
+  return typeof p.decideAdmin === "function" ? p.decideAdmin(identity) : { allowed: false, code: "not_admin", reason: "the policy has no admins" };
 }
 
 const compiled = new WeakMap<object, Policy>();

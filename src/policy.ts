@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { identityFromSts, PRINCIPAL_TYPES, type CallerIdentity, type PrincipalType } from "./identity.ts";
 import { GateProblem } from "./problem.ts";
+import { isGatePath } from "./revocation/paths.ts";
 import type { StsPartition } from "./sts-endpoints.ts";
 import { compileSequence, compileWildcard, STAR, wildcardMatch } from "./wildcard.ts";
 
@@ -187,6 +188,8 @@ export const PolicySchema = z
     principalTypes: z.array(z.enum(PRINCIPAL_TYPES)).min(1).optional(),
     accounts: z.array(AccountId).min(1, { error: "must not be empty: omit accounts to allow any account the rules name" }).max(MAX_ENTRIES).optional(),
     pin: Pin.optional(),
+    /** Who may use the revocation API (/.well-known/sts-gate/revocations); absent: the API is off. */
+    admins: z.array(ArnPattern).min(1, { error: "must not be empty: omit admins to turn the revocation API off" }).max(MAX_ENTRIES).optional(),
   })
   .superRefine((doc, ctx) => {
     if (doc.allow !== undefined && doc.rules !== undefined) {
@@ -204,7 +207,7 @@ export type PolicyDocument = z.infer<typeof PolicySchema>;
 export type PolicyDecision =
   /** `rule` is the name of the rule that allowed; `pattern` the principal pattern in it that matched. */
   | { allowed: true; rule: string; pattern?: string }
-  | { allowed: false; code: "principal_type_denied" | "policy_denied"; reason: string };
+  | { allowed: false; code: "principal_type_denied" | "policy_denied" | "not_admin"; reason: string };
 
 /** What a decision may depend on besides the caller. */
 export interface RequestFacts {
@@ -229,10 +232,20 @@ interface CompiledRule {
   allow: readonly CompiledPattern[];
 }
 
-interface CompiledPolicy extends Policy {
+export interface CompiledPolicy extends Policy {
   /** The decision, with one line per step taken: what `npm run policy -- explain` prints. */
-  trace(identity: CallerIdentity, request: RequestFacts): { decision: PolicyDecision; steps: string[] };
+  trace(identity: CallerIdentity, request: RequestFacts, grants?: Grants): { decision: PolicyDecision; steps: string[] };
+  /** Whether the policy names admins, i.e. whether the revocation API is on. */
+  readonly hasAdmins: boolean;
+  /** Rule `adminsOnly`: the guards, then `admins` instead of the rules. */
+  decideAdmin(identity: CallerIdentity): PolicyDecision;
 }
+
+/** What grants access once the guards pass: the rules (every request) or `admins` (the gate's own API). */
+export type Grants = "rules" | "admins";
+
+/** The rule name an admin decision is logged with. */
+export const ADMINS_RULE = "admins";
 
 /**
  * Compiles a validated policy document. Evaluated on every request; decisions are never cached.
@@ -252,8 +265,10 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
     paths: r.paths?.map((glob) => ({ glob, match: compilePathGlob(glob) })),
     allow: r.allow.map((pattern) => ({ pattern, match: compileArnPattern(pattern) })),
   }));
+  // Matched like allow: case-sensitive, field by field.
+  const admins = (doc.admins ?? []).map((pattern) => ({ pattern, match: compileArnPattern(pattern) }));
 
-  function evaluate(identity: CallerIdentity, request: RequestFacts, steps?: string[]): PolicyDecision {
+  function evaluate(identity: CallerIdentity, request: RequestFacts, steps?: string[], grants: Grants = "rules"): PolicyDecision {
     const denied = (reason: string): PolicyDecision => ({ allowed: false, code: "policy_denied", reason });
     if (!types.has(identity.type)) {
       return {
@@ -277,6 +292,15 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
       steps?.push(`pin: UserId carries ${pinned}, the pinned unique ID`);
     } else if (pins.size > 0) {
       steps?.push(`pin: ${identity.principal} is not pinned`);
+    }
+    if (grants === "admins") {
+      const hit = admins.find((a) => a.match(identity.principal));
+      if (hit !== undefined) return { allowed: true, rule: ADMINS_RULE, pattern: hit.pattern };
+      return {
+        allowed: false,
+        code: "not_admin",
+        reason: admins.length === 0 ? "the policy has no admins" : `no admins pattern matches ${identity.principal}`,
+      };
     }
     const path = policyPath(request.path);
     for (const [i, rule] of rules.entries()) {
@@ -308,10 +332,12 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
 
   return {
     decide: (identity, request) => evaluate(identity, request),
-    trace(identity, request) {
+    trace(identity, request, grants) {
       const steps: string[] = [];
-      return { decision: evaluate(identity, request, steps), steps };
+      return { decision: evaluate(identity, request, steps, grants), steps };
     },
+    hasAdmins: admins.length > 0,
+    decideAdmin: (identity) => evaluate(identity, { method: "GET", path: "/" }, undefined, "admins"),
   };
 }
 
@@ -437,6 +463,7 @@ function summarize(doc: PolicyDocument): string[] {
   lines.push(`principal types: ${(doc.principalTypes ?? DEFAULT_PRINCIPAL_TYPES).join(", ")}`);
   const pins = Object.keys(doc.pin ?? {}).length;
   lines.push(`pinned: ${pins === 0 ? "none" : count(pins, "principal")}`);
+  if (doc.admins !== undefined) lines.push(`admins: ${count(doc.admins.length, "pattern")} (the revocation API is on)`);
   return lines;
 }
 
@@ -446,6 +473,7 @@ export function policyWarnings(doc: PolicyDocument): string[] {
   const types = new Set<PrincipalType>(doc.principalTypes ?? DEFAULT_PRINCIPAL_TYPES);
   const allowLists: Array<[ReadonlyArray<PropertyKey>, readonly string[]]> =
     doc.rules?.map((r, i) => [["rules", i, "allow"], r.allow]) ?? (doc.allow === undefined ? [] : [[["allow"], doc.allow]]);
+  if (doc.admins !== undefined) allowLists.push([["admins"], doc.admins]);
   const resourceOf = (arn: string) => arn.split(":").slice(5).join(":");
   const pathed = (resource: string) => resource.startsWith("role/") && resource.slice("role/".length).includes("/");
   const SESSION_NOTE = "has an IAM path, but an assumed-role session's canonical principal is role/<name> without its path";
@@ -537,7 +565,14 @@ export function explainPolicy(doc: PolicyDocument, input: ExplainRequest): Expla
   }
   if (pathname !== input.path.split(/[?#]/)[0]) notes.push(`path: the gate sees ${input.path} as ${pathname}`);
   const request = { method: input.method, path: pathname };
-  const { decision, steps } = policy.trace(identity, request);
+  // The gate's own API is granted by admins, not by the rules.
+  const gateApi = isGatePath(pathname);
+  const { decision, steps } = policy.trace(identity, request, gateApi ? "admins" : "rules");
+  if (gateApi) notes.push(`${pathname} is the gate's own API: admins decide, not the rules`);
+  else if (doc.admins !== undefined) {
+    const admin = policy.decideAdmin(identity);
+    notes.push(admin.allowed ? `admins: ${identity.principal} is an admin (pattern ${admin.pattern})` : `admins: ${identity.principal} is not an admin (${admin.reason})`);
+  }
   const unchecked = input.userId === undefined;
   return {
     identity,
@@ -577,7 +612,7 @@ export const POLICY_CLI_USAGE = `usage:
   npm run policy -- explain <file> --arn <arn> [--user-id <id>] [--method GET] [--path /]
       What the gate would decide for that caller and request, and which rule or reason decided.
       Exit 0 if allowed, 1 if denied. Without --user-id a UserId is synthesized, and a pin on
-      the principal cannot be checked.
+      the principal cannot be checked. A path under /.well-known/sts-gate/ is decided by admins.
 Errors (bad arguments, unreadable file, invalid policy for explain) exit 2.
 `;
 

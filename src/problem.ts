@@ -60,6 +60,24 @@ export const PROBLEMS = {
   misconfigured: { status: 500, title: "The gate is misconfigured" },
   internal_error: { status: 500, title: "The gate failed unexpectedly" },
   not_found: { status: 404, title: "Not found" },
+  // Revocation at the edge (src/revocation/).
+  revoked: { status: 403, title: "Revoked at this gate" },
+  revocations_unavailable: { status: 503, title: "The gate cannot read its revocation set" },
+  not_admin: { status: 403, title: "Not an admin of this gate" },
+  method_not_allowed: { status: 405, title: "Method not allowed" },
+  revocation_not_found: { status: 404, title: "No such revocation" },
+  body_too_large: { status: 413, title: "Body is too large" },
+  body_not_json: { status: 400, title: "Body is not JSON" },
+  body_invalid: { status: 400, title: "Body is not a JSON object" },
+  unknown_field: { status: 400, title: "Body has an unknown field" },
+  selector_missing: { status: 400, title: "No selector: give accessKeyId, principal or account" },
+  selector_multiple: { status: 400, title: "More than one selector" },
+  access_key_malformed: { status: 400, title: "accessKeyId is not an access key ID" },
+  principal_malformed: { status: 400, title: "principal is not a principal ARN" },
+  account_malformed: { status: 400, title: "account is not a 12-digit account ID" },
+  reason_invalid: { status: 400, title: "reason is missing or invalid" },
+  expires_at_malformed: { status: 400, title: "expiresAt is not an ISO 8601 instant" },
+  expires_at_past: { status: 400, title: "expiresAt is in the past" },
 } as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEMS;
@@ -74,6 +92,7 @@ const RETRY_AFTER_SECONDS: Partial<Record<ProblemCode, number>> = {
   sts_redirect: 30,
   sts_bad_response: 30,
   sts_inconsistent_identity: 30,
+  revocations_unavailable: 5,
 };
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";

@@ -7,13 +7,17 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { checkAudience, createToken, resolveStsEndpoint, StsGateClientError, type GateToken } from "../client/token.ts";
 import { CliError, firstLine, loadCredentials, resolveAwsSettings } from "./aws-config.ts";
+import { isRevocationCommand, revocationCommand } from "./revoke.ts";
 
 const MAIN_HELP = `Usage: sts-gate <command> [options]
 
 Call an sts-gate with your AWS identity.
 
 Commands:
-  token    Print a bearer token for a gate (the token \`aws eks get-token\` makes)
+  token        Print a bearer token for a gate (the token \`aws eks get-token\` makes)
+  revoke       Revoke an access key, principal or account at a gate (admins only)
+  revocations  List a gate's active revocations
+  unrevoke     Delete a revocation
 
 Options:
   -h, --help    Show this help. \`sts-gate <command> --help\` shows a command's options.
@@ -68,6 +72,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
       return 2;
     }
     if (command === "token") return await tokenCommand(rest, env, out);
+    if (isRevocationCommand(command)) return await revocationCommand(command, rest, env, out);
     throw new CliError(`unknown command ${JSON.stringify(command)}; run 'sts-gate --help'`, 2);
   } catch (error) {
     if (error instanceof CliError) {

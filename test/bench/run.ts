@@ -14,7 +14,6 @@
  * (test/bench/origin.ts) and the load generator (test/bench/loader.ts, autocannon), so that the
  * clock that measures latency shares no event loop with anything else. Traffic is 127.0.0.1 only.
  */
-import { build } from "esbuild";
 import { execFile, fork, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -25,6 +24,7 @@ import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { exportJWK, generateKeyPair, calculateJwkThumbprint } from "jose";
 import { convertV4MiniflareOptions, Miniflare, type V4WorkerOptions } from "miniflare";
+import { bundleWorker } from "./bundle";
 import { KV_SCENARIO_MEMORY_ENTRIES } from "./settings";
 import type { LoadResult, LoaderCommand, LoaderReply } from "./loader";
 import { formatSummary, saveProfile, startProfiling, summarize } from "./profile";
@@ -294,20 +294,8 @@ function median(values: number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-async function bundle(entry: string, outfile: string): Promise<string> {
-  await build({
-    entryPoints: [join(ROOT, entry)],
-    outfile,
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    // What wrangler resolves for Workers.
-    conditions: ["workerd", "worker", "browser"],
-    mainFields: ["browser", "module", "main"],
-    target: "es2024",
-    logLevel: "error",
-  });
-  return outfile;
+function bundle(entry: string, outfile: string): Promise<string> {
+  return bundleWorker(ROOT, entry, outfile);
 }
 
 async function compatibilityDate(): Promise<string> {

@@ -14,3 +14,16 @@ declare module "vitest" {
     cliRuns: CliRuns;
   }
 }
+
+/** What test/cli/revoke-setup.ts hands the workerd tests: the revocation commands against a gate in workerd. */
+export interface RevokeRuns {
+  runs: Record<string, CliRun>;
+  /** The deployer's request to the gate before the revocation, after it and after its deletion. */
+  calls: Record<string, { status: number; body: string }>;
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    revokeRuns: RevokeRuns;
+  }
+}

@@ -27,9 +27,10 @@ const TESTS = ["run", "--project", "workers", "--bail=1", "test/unit", "test/int
  */
 const RUN_TIMEOUT_MS = 6 * 60_000;
 
-function runTests(): Promise<boolean> {
+function runTests(tests?: readonly string[]): Promise<boolean> {
   return new Promise((done) => {
-    const child = spawn(join(work, "node_modules/.bin/vitest"), TESTS, {
+    const args = tests === undefined ? TESTS : ["run", "--project", "workers", "--bail=1", ...tests];
+    const child = spawn(join(work, "node_modules/.bin/vitest"), args, {
       cwd: work,
       stdio: "ignore",
       detached: true,
@@ -63,7 +64,7 @@ try {
       continue;
     }
     writeFileSync(path, original.replace(mutant.find, mutant.replace));
-    const killed = !(await runTests());
+    const killed = !(await runTests(mutant.tests));
     writeFileSync(path, original);
     console.log(`[${i + 1}/${mutants.length}] ${killed ? "killed " : "SURVIVED"} ${mutant.rule}`);
     if (!killed) survivors.push(mutant.rule);

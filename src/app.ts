@@ -3,8 +3,11 @@ import { assertionSignerFor, AssertionKeyError, type AssertionSigner } from "./a
 import { IdentityCache } from "./cache.ts";
 import { parseConfig, type GateConfig, type GateEnv } from "./config.ts";
 import { forwardToOrigin } from "./forward.ts";
+import { healthCheck, HEALTH_PATH } from "./health.ts";
 import { log } from "./log.ts";
 import { stsAuth, type StsAuthVariables } from "./middleware.ts";
+import { decisionFor } from "./observe/decision.ts";
+import { Misconfiguration, refuseMisconfigured } from "./observe/misconfigured.ts";
 import { GateProblem, problemResponse } from "./problem.ts";
 
 export interface GateAppOptions {
@@ -37,9 +40,10 @@ export function createGateApp(options: GateAppOptions = {}) {
     return cache;
   };
 
+  app.get(HEALTH_PATH, healthCheck(configFor));
   app.use("*", async (c, next) => {
     const ready = await configFor(c.env);
-    if (ready instanceof GateProblem) return ready.getResponse();
+    if (ready instanceof Misconfiguration) return refuseMisconfigured(c, ready, c.env);
     c.set("config", ready.config);
     c.set("signer", ready.signer);
     await next();
@@ -61,25 +65,30 @@ export function createGateApp(options: GateAppOptions = {}) {
         timeoutMs: config.stsTimeoutMs,
         rateLimiter: config.stsRateLimiter,
         cache: cacheFor(config),
+        metrics: config.metrics,
         ...options,
       };
     }),
   );
   app.all("*", (c) => {
     const { caller, config, signer } = c.var;
-    return forwardToOrigin(c.req.raw, caller, {
-      originUrl: config.originUrl,
-      origin: config.origin,
-      timeoutMs: config.originTimeoutMs,
-      // Real time, not options.now: that clock is for replaying recorded tokens; the
-      // assertion is checked by the origin against its own clock.
-      assert: signer && ((request) => signer.sign(caller, request, Date.now())),
-    });
+    const decision = decisionFor(c);
+    return decision.forward(() =>
+      forwardToOrigin(c.req.raw, caller, {
+        originUrl: config.originUrl,
+        origin: config.origin,
+        timeoutMs: config.originTimeoutMs,
+        requestId: decision.requestId,
+        // Real time, not options.now: that clock is for replaying recorded tokens; the
+        // assertion is checked by the origin against its own clock.
+        assert: signer && ((request) => signer.sign(caller, request, Date.now())),
+      }),
+    );
   });
 
-  app.onError((error) => {
+  app.onError((error, c) => {
     if (error instanceof GateProblem) return error.getResponse();
-    log({ event: "internal", level: "error", message: "unexpected error", error: error.name });
+    log({ event: "internal", level: "error", message: "unexpected error", error: error.name, requestId: decisionFor(c).requestId });
     return problemResponse("internal_error");
   });
   return app;
@@ -87,9 +96,9 @@ export function createGateApp(options: GateAppOptions = {}) {
 
 // The env object is stable for an isolate's life, so configuration is parsed, and the
 // assertion key imported, once per env.
-const configs = new WeakMap<object, Promise<ReadyConfig | GateProblem>>();
+const configs = new WeakMap<object, Promise<ReadyConfig | Misconfiguration>>();
 
-function configFor(env: GateEnv | undefined): Promise<ReadyConfig | GateProblem> {
+function configFor(env: GateEnv | undefined): Promise<ReadyConfig | Misconfiguration> {
   const key = env ?? {};
   let ready = configs.get(key);
   if (ready === undefined) {
@@ -99,10 +108,13 @@ function configFor(env: GateEnv | undefined): Promise<ReadyConfig | GateProblem>
   return ready;
 }
 
-async function prepare(env: GateEnv): Promise<ReadyConfig | GateProblem> {
+async function prepare(env: GateEnv): Promise<ReadyConfig | Misconfiguration> {
   const parsed = parseConfig(env);
-  if (!parsed.ok) return misconfigured(parsed.issues);
+  if (!parsed.ok) return new Misconfiguration(parsed.issues);
   const { config } = parsed;
+  if (env.METRICS !== undefined && config.metrics === undefined) {
+    log({ event: "config", level: "warn", message: "METRICS: is set but is not an Analytics Engine dataset binding; no data points are written", setting: "METRICS" });
+  }
   if (config.assertion === undefined) {
     log({
       event: "config",
@@ -117,14 +129,8 @@ async function prepare(env: GateEnv): Promise<ReadyConfig | GateProblem> {
     return { config, signer: await assertionSignerFor(config.assertion) };
   } catch (error) {
     // The message names the field and never the key; an unexpected error is reported by name only.
-    return misconfigured([error instanceof AssertionKeyError ? error.message : `ASSERTION_PRIVATE_JWK: could not be prepared (${errorName(error)})`]);
+    return new Misconfiguration([error instanceof AssertionKeyError ? error.message : `ASSERTION_PRIVATE_JWK: could not be prepared (${errorName(error)})`]);
   }
-}
-
-function misconfigured(issues: string[]): GateProblem {
-  // Each issue names the field; values are never printed, since vars may hold secrets.
-  for (const issue of issues) log({ event: "config", level: "error", message: issue, code: "misconfigured" });
-  return new GateProblem("misconfigured", "The gate's configuration is invalid; its logs name the field.");
 }
 
 function errorName(error: unknown): string {

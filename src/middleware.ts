@@ -2,7 +2,9 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { cacheKey, IdentityCache, type Resolved } from "./cache.ts";
 import { identityFromSts, type CallerIdentity } from "./identity.ts";
-import { log, type DecisionLog } from "./log.ts";
+import { log } from "./log.ts";
+import { decisionFor, type Decision } from "./observe/decision.ts";
+import type { MetricsSink } from "./observe/metrics.ts";
 import { compilePolicy, PolicySchema, type Policy, type PolicyDocument } from "./policy.ts";
 import { GateProblem } from "./problem.ts";
 import { DEFAULT_STS_TIMEOUT_MS, exchangeWithSts } from "./sts/exchange.ts";
@@ -41,83 +43,84 @@ export interface StsAuthOptions {
   rateLimiter?: RateLimit;
   /** The rate limiter's key for a request; default the client IP (`CF-Connecting-IP`). */
   clientKey?: (c: Context) => string;
+  /** A Workers Analytics Engine dataset: one data point per decision (README, "Metrics"). */
+  metrics?: AnalyticsEngineDataset;
 }
 
 /**
  * Verifies the bearer token (local rules, then STS through the cache), applies the policy
  * to the request, and sets `c.var.caller`. Refusals are thrown as GateProblem, an
- * HTTPException whose response is the problem+json body.
+ * HTTPException whose response is the problem+json body. Writes one decision line per request
+ * (and a data point to `metrics`): for a refusal before throwing it, otherwise when the rest
+ * of the app has answered, with the status the client got.
  *
  * `options` may be a function of the context, for values that come from bindings.
  */
 export function stsAuth(options: StsAuthOptions | ((c: Context) => StsAuthOptions)) {
   const fallbackCache = (typeof options === "object" ? options.cache : undefined) ?? new IdentityCache();
   return createMiddleware<{ Variables: StsAuthVariables }>(async (c, next) => {
-    const o = typeof options === "function" ? options(c) : options;
-    const now = o.now ?? Date.now;
-    const cache = o.cache ?? fallbackCache;
-    const policy = toPolicy(o.policy);
-    const path = new URL(c.req.url).pathname;
-    const entry: DecisionLog = { event: "decision", outcome: "deny", status: 401, method: c.req.method, path };
-    // Everything a token not in this isolate's memory goes through: the local rules, then KV,
-    // then STS (once per token, however many requests carry it).
-    const resolve = (tokenText: string, key: string): Promise<Resolved> => {
-      const token = validateToken(tokenText, now());
-      const sts = o.sts;
-      return cache.resolve({
-        key,
-        token,
-        audience: o.audience,
-        kv: o.kv,
-        now: now(),
-        clock: now,
-        waitUntil: (p) => waitUntil(c, p),
-        beforeSts: o.rateLimiter ? () => admitStsCall(o.rateLimiter!, (o.clientKey ?? clientIp)(c)) : undefined,
-        verify: async () =>
-          identityFromSts(
-            await exchangeWithSts(token, {
-              audience: o.audience,
-              timeoutMs: o.timeoutMs ?? DEFAULT_STS_TIMEOUT_MS,
-              fetch: sts === undefined ? (req) => fetch(req) : typeof sts === "function" ? sts : (req) => sts.fetch(req),
-            }),
-            token.endpoint.partition,
-          ),
-      });
-    };
+    const decision = decisionFor(c);
+    let sink: MetricsSink | undefined;
     try {
-      const tokenText = bearerToken(c.req.header("authorization"));
-      const key = await cacheKey(o.audience, tokenText);
-      const remembered = cache.remembered(key, now());
-      const resolved: Resolved = remembered ? { ...remembered, cache: "memory" } : await resolve(tokenText, key);
-      const { identity } = resolved;
-      Object.assign(entry, {
-        accessKeyId: resolved.accessKeyId,
-        principal: identity.principal,
-        arn: identity.arn,
-        type: identity.type,
-        account: identity.account,
-        cache: resolved.cache,
-        stsMs: resolved.stsMs,
-      });
-      const decision = policy.decide(identity, { method: c.req.method, path });
-      if (!decision.allowed) throw new GateProblem(decision.code, `Denied: ${decision.reason}.`);
-      Object.assign(entry, { outcome: "allow", status: 200, rule: decision.rule, pattern: decision.pattern });
-      c.set("caller", { ...identity, rule: decision.rule, cache: resolved.cache, accessKeyId: resolved.accessKeyId });
+      const o = typeof options === "function" ? options(c) : options;
+      sink = { metrics: o.metrics, audience: o.audience };
+      c.set("caller", await admit(c, o, fallbackCache, decision));
     } catch (error) {
-      if (error instanceof GateProblem) {
-        Object.assign(entry, {
-          outcome: error.status >= 500 ? "error" : "deny",
-          status: error.status,
-          code: error.code,
-          detail: error.detail,
-        });
-      }
-      log(entry);
+      decision.finish({ status: error instanceof GateProblem ? error.status : 500, error }, sink);
       throw error;
     }
-    log(entry);
-    await next();
+    try {
+      await next();
+    } catch (error) {
+      // Hono hands a handler's error to onError before this point; this is only a safety net.
+      decision.finish({ status: 500, error }, sink);
+      throw error;
+    }
+    decision.finish({ status: c.res.status, error: c.error }, sink);
   });
+}
+
+/** The token, its identity and the policy: the caller, or a GateProblem thrown. */
+async function admit(c: Context, o: StsAuthOptions, fallbackCache: IdentityCache, decision: Decision): Promise<Caller> {
+  const now = o.now ?? Date.now;
+  const cache = o.cache ?? fallbackCache;
+  const policy = toPolicy(o.policy);
+  const path = new URL(c.req.url).pathname;
+  // Everything a token not in this isolate's memory goes through: the local rules, then KV,
+  // then STS (once per token, however many requests carry it).
+  const resolve = (tokenText: string, key: string): Promise<Resolved> => {
+    const token = validateToken(tokenText, now());
+    const sts = o.sts;
+    return cache.resolve({
+      key,
+      token,
+      audience: o.audience,
+      kv: o.kv,
+      now: now(),
+      clock: now,
+      waitUntil: (p) => waitUntil(c, p),
+      beforeSts: o.rateLimiter ? () => admitStsCall(o.rateLimiter!, (o.clientKey ?? clientIp)(c)) : undefined,
+      verify: async () =>
+        identityFromSts(
+          await exchangeWithSts(token, {
+            audience: o.audience,
+            timeoutMs: o.timeoutMs ?? DEFAULT_STS_TIMEOUT_MS,
+            fetch: sts === undefined ? (req) => fetch(req) : typeof sts === "function" ? sts : (req) => sts.fetch(req),
+          }),
+          token.endpoint.partition,
+        ),
+    });
+  };
+  const tokenText = bearerToken(c.req.header("authorization"));
+  const key = await cacheKey(o.audience, tokenText);
+  const remembered = cache.remembered(key, now());
+  const resolved: Resolved = remembered ? { ...remembered, cache: "memory" } : await resolve(tokenText, key);
+  const { identity } = resolved;
+  decision.identified(resolved);
+  const verdict = policy.decide(identity, { method: c.req.method, path });
+  if (!verdict.allowed) throw new GateProblem(verdict.code, `Denied: ${verdict.reason}.`);
+  decision.allow(verdict.rule, verdict.pattern);
+  return { ...identity, rule: verdict.rule, cache: resolved.cache, accessKeyId: resolved.accessKeyId };
 }
 
 /**

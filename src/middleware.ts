@@ -3,8 +3,7 @@ import { createMiddleware } from "hono/factory";
 import { cacheKey, IdentityCache, type Resolved } from "./cache.ts";
 import { identityFromSts, type CallerIdentity } from "./identity.ts";
 import { log } from "./log.ts";
-import { decisionFor, type Decision } from "./observe/decision.ts";
-import type { MetricsSink } from "./observe/metrics.ts";
+import { decisionFor } from "./observe/decision.ts";
 import { compilePolicy, PolicySchema, type Policy, type PolicyDocument } from "./policy.ts";
 import { GateProblem } from "./problem.ts";
 import { DEFAULT_STS_TIMEOUT_MS, exchangeWithSts } from "./sts/exchange.ts";
@@ -58,69 +57,64 @@ export interface StsAuthOptions {
  */
 export function stsAuth(options: StsAuthOptions | ((c: Context) => StsAuthOptions)) {
   const fallbackCache = (typeof options === "object" ? options.cache : undefined) ?? new IdentityCache();
-  return createMiddleware<{ Variables: StsAuthVariables }>(async (c, next) => {
-    const decision = decisionFor(c);
-    let sink: MetricsSink | undefined;
+  const verify = createMiddleware<{ Variables: StsAuthVariables }>(async (c, next) => {
+    const o = typeof options === "function" ? options(c) : options;
+    const record = decisionFor(c);
+    record.sink = { metrics: o.metrics, audience: o.audience };
+    const now = o.now ?? Date.now;
+    const cache = o.cache ?? fallbackCache;
+    const policy = toPolicy(o.policy);
+    const path = new URL(c.req.url).pathname;
+    // Everything a token not in this isolate's memory goes through: the local rules, then KV,
+    // then STS (once per token, however many requests carry it).
+    const resolve = (tokenText: string, key: string): Promise<Resolved> => {
+      const token = validateToken(tokenText, now());
+      const sts = o.sts;
+      return cache.resolve({
+        key,
+        token,
+        audience: o.audience,
+        kv: o.kv,
+        now: now(),
+        clock: now,
+        waitUntil: (p) => waitUntil(c, p),
+        beforeSts: o.rateLimiter ? () => admitStsCall(o.rateLimiter!, (o.clientKey ?? clientIp)(c)) : undefined,
+        verify: async () =>
+          identityFromSts(
+            await exchangeWithSts(token, {
+              audience: o.audience,
+              timeoutMs: o.timeoutMs ?? DEFAULT_STS_TIMEOUT_MS,
+              fetch: sts === undefined ? (req) => fetch(req) : typeof sts === "function" ? sts : (req) => sts.fetch(req),
+            }),
+            token.endpoint.partition,
+          ),
+      });
+    };
     try {
-      const o = typeof options === "function" ? options(c) : options;
-      sink = { metrics: o.metrics, audience: o.audience };
-      c.set("caller", await admit(c, o, fallbackCache, decision));
+      const tokenText = bearerToken(c.req.header("authorization"));
+      const key = await cacheKey(o.audience, tokenText);
+      const remembered = cache.remembered(key, now());
+      const resolved: Resolved = remembered ? { ...remembered, cache: "memory" } : await resolve(tokenText, key);
+      const { identity } = resolved;
+      record.identified(resolved);
+      const decision = policy.decide(identity, { method: c.req.method, path });
+      if (!decision.allowed) throw new GateProblem(decision.code, `Denied: ${decision.reason}.`);
+      record.allow(decision.rule, decision.pattern);
+      c.set("caller", { ...identity, rule: decision.rule, cache: resolved.cache, accessKeyId: resolved.accessKeyId });
     } catch (error) {
-      decision.finish({ status: error instanceof GateProblem ? error.status : 500, error }, sink);
-      throw error;
+      throw record.refused(error);
     }
-    try {
-      await next();
-    } catch (error) {
-      // Hono hands a handler's error to onError before this point; this is only a safety net.
-      decision.finish({ status: 500, error }, sink);
-      throw error;
-    }
-    decision.finish({ status: c.res.status, error: c.error }, sink);
+    await next();
+    record.answered(c);
   });
-}
-
-/** The token, its identity and the policy: the caller, or a GateProblem thrown. */
-async function admit(c: Context, o: StsAuthOptions, fallbackCache: IdentityCache, decision: Decision): Promise<Caller> {
-  const now = o.now ?? Date.now;
-  const cache = o.cache ?? fallbackCache;
-  const policy = toPolicy(o.policy);
-  const path = new URL(c.req.url).pathname;
-  // Everything a token not in this isolate's memory goes through: the local rules, then KV,
-  // then STS (once per token, however many requests carry it).
-  const resolve = (tokenText: string, key: string): Promise<Resolved> => {
-    const token = validateToken(tokenText, now());
-    const sts = o.sts;
-    return cache.resolve({
-      key,
-      token,
-      audience: o.audience,
-      kv: o.kv,
-      now: now(),
-      clock: now,
-      waitUntil: (p) => waitUntil(c, p),
-      beforeSts: o.rateLimiter ? () => admitStsCall(o.rateLimiter!, (o.clientKey ?? clientIp)(c)) : undefined,
-      verify: async () =>
-        identityFromSts(
-          await exchangeWithSts(token, {
-            audience: o.audience,
-            timeoutMs: o.timeoutMs ?? DEFAULT_STS_TIMEOUT_MS,
-            fetch: sts === undefined ? (req) => fetch(req) : typeof sts === "function" ? sts : (req) => sts.fetch(req),
-          }),
-          token.endpoint.partition,
-        ),
-    });
-  };
-  const tokenText = bearerToken(c.req.header("authorization"));
-  const key = await cacheKey(o.audience, tokenText);
-  const remembered = cache.remembered(key, now());
-  const resolved: Resolved = remembered ? { ...remembered, cache: "memory" } : await resolve(tokenText, key);
-  const { identity } = resolved;
-  decision.identified(resolved);
-  const verdict = policy.decide(identity, { method: c.req.method, path });
-  if (!verdict.allowed) throw new GateProblem(verdict.code, `Denied: ${verdict.reason}.`);
-  decision.allow(verdict.rule, verdict.pattern);
-  return { ...identity, rule: verdict.rule, cache: resolved.cache, accessKeyId: resolved.accessKeyId };
+  return createMiddleware<{ Variables: StsAuthVariables }>(async (c, next) => {
+    try {
+      await verify(c, next);
+    } catch (error) {
+      // Thrown before the line was written (the options or the policy): still one line.
+      throw decisionFor(c).refused(error);
+    }
+  });
 }
 
 /**

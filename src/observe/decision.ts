@@ -42,6 +42,8 @@ export class Decision {
   private allowed: Pick<DecisionLog, "rule" | "pattern"> | undefined;
   private origin: Pick<DecisionLog, "originStatus" | "originMs"> = {};
   private written = false;
+  /** Where the data point goes, once known; none before (or without) a dataset. */
+  sink: MetricsSink | undefined;
 
   constructor(
     requestId: string,
@@ -81,13 +83,24 @@ export class Decision {
     }
   }
 
+  /** A refusal or failure thrown before the app answered; returns it, to be rethrown. */
+  refused(error: unknown): unknown {
+    this.finish({ status: error instanceof GateProblem ? error.status : 500, error });
+    return error;
+  }
+
+  /** The app answered (or its onError did): the status and error the client's answer came from. */
+  answered(c: Context): void {
+    this.finish({ status: c.res.status, error: c.error });
+  }
+
   /** Writes the line and the data point; later calls do nothing, so each request has one. */
-  finish(ending: Ending, sink: MetricsSink | undefined): void {
+  finish(ending: Ending): void {
     if (this.written) return;
     this.written = true;
     const line = this.line(ending);
     log(line);
-    if (sink) writeDecisionPoint(sink, line);
+    if (this.sink) writeDecisionPoint(this.sink, line);
   }
 
   private line({ status, error, settings }: Ending): DecisionLog {

@@ -33,6 +33,7 @@ export function refuseMisconfigured(c: Context, failure: Misconfiguration, env: 
   const problem = new GateProblem("misconfigured", `The gate's configuration is invalid (${failure.settings.join(", ") || "the environment"}); its logs say why.`);
   // The audience may itself be what is wrong; the data point is still written, under what there is.
   const audience = typeof env.AUDIENCE === "string" ? env.AUDIENCE : "";
-  decision.finish({ status: problem.status, error: problem, settings: failure.settings }, { metrics: metricsDataset(env.METRICS), audience });
+  decision.sink = { metrics: metricsDataset(env.METRICS), audience };
+  decision.finish({ status: problem.status, error: problem, settings: failure.settings });
   return problem.getResponse();
 }

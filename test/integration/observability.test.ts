@@ -336,6 +336,16 @@ describe("stsAuth in another Hono app (sts-gate/hono)", () => {
     expect(res.headers.get("x-request-id")).toBe(line.requestId);
   });
 
+  it("writes one line for an invalid policy document too (misconfigured, 500)", async () => {
+    const a = new Hono();
+    a.use("*", stsAuth({ audience: TEST_AUDIENCE, policy: { alow: ["x"] } as never, sts: env.STS }));
+    a.get("*", (c) => c.text("unreachable"));
+    a.onError((e) => (e instanceof GateProblem ? e.getResponse() : new Response("bug", { status: 500 })));
+    const { res, line } = await decided("/", {}, async (p, init) => a.request(p, init));
+    expect(res.status).toBe(500);
+    expect(line).toMatchObject({ level: "error", outcome: "error", code: "misconfigured", status: 500 });
+  });
+
   it("writes its data points to the dataset it is given", async () => {
     const points: AnalyticsEngineDataPoint[] = [];
     await app({ writeDataPoint: (p) => void points.push(p!) }).request("/ok", { headers: bearer(await mintToken("alice")) });

@@ -86,4 +86,13 @@ export const MUTANTS: Mutant[] = [
   { rule: "kvMinimumTtl", file: "src/cache.ts", find: "if (expiration < Math.ceil(now / 1000) + KV_MIN_TTL_SECONDS) return;", replace: "" },
   { rule: "sharedInflightCalls", file: "src/cache.ts", find: "if (pending) return shared(await pending);", replace: "" },
   { rule: "cacheKeyHasAudience", file: "src/cache.ts", find: "`sts-gate/v1\\n${audience}\\n${token}`", replace: "`sts-gate/v1\\n${token}`" },
+  // src/observe/ (observability: nothing silent, nothing misreported)
+  { rule: "observe: unexpected error is error 500", file: "src/observe/decision.ts", find: "} else if (error !== undefined && status >= 500) {", replace: "} else if (false) {" },
+  { rule: "observe: federated-user and root at warn", file: "src/observe/decision.ts", find: 'WATCHED_TYPES.has(this.identity.type ?? "") ? "warn"', replace: 'false ? "warn"' },
+  { rule: "observe: origin status in the line", file: "src/observe/decision.ts", find: "this.origin = { originStatus: response.status, originMs: Date.now() - started };", replace: "this.origin = { originMs: Date.now() - started };" },
+  { rule: "observe: status the client got", file: "src/observe/decision.ts", find: "this.finish({ status: c.res.status, error: c.error });", replace: "this.finish({ status: 200, error: c.error });" },
+  { rule: "observe: request id to the origin", file: "src/forward.ts", find: "if (options.requestId !== undefined) headers.set(REQUEST_ID_HEADER, options.requestId);", replace: "" },
+  { rule: "observe: misconfiguration logged on every request", file: "src/observe/misconfigured.ts", find: "for (const issue of failure.issues) {", replace: "for (const issue of Object.isFrozen(failure) ? [] : (Object.freeze(failure), failure.issues)) {" },
+  { rule: "observe: a failing METRICS fails nothing", file: "src/observe/metrics.ts", find: "  } catch (error) {\n    warn(error);\n  }", replace: "  } catch (error) {\n    throw error;\n  }" },
+  { rule: "health: answered before authentication", file: "src/app.ts", find: "  app.get(HEALTH_PATH, healthCheck(configFor));\n", replace: "" },
 ];

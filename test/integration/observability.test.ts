@@ -281,6 +281,12 @@ describe("metrics: one data point per decision in METRICS", () => {
     expect(points[0]!.doubles).toEqual([line.totalMs, 0, 0, 401, 0]);
   });
 
+  it("keeps the index within Analytics Engine's 96 bytes for a long AUDIENCE", async () => {
+    const points = watch();
+    await gate({ ...env, AUDIENCE: "a".repeat(200) }, "/");
+    expect(points[0]!.indexes).toEqual(["a".repeat(96)]);
+  });
+
   it("writes one for a misconfigured request too", async () => {
     const points = watch();
     await gate({ ...env, POLICY: "{" }, "/");

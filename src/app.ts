@@ -4,8 +4,11 @@ import { IdentityCache } from "./cache.ts";
 import { parseConfig, type GateConfig, type GateEnv } from "./config.ts";
 import { devWiringReasons, isLoopbackHost } from "./edge/dev-wiring.ts";
 import { forwardToOrigin } from "./forward.ts";
+import { healthCheck, HEALTH_PATH } from "./health.ts";
 import { log } from "./log.ts";
 import { stsAuth, type StsAuthOptions, type StsAuthVariables } from "./middleware.ts";
+import { decisionFor } from "./observe/decision.ts";
+import { Misconfiguration, refuseMisconfigured } from "./observe/misconfigured.ts";
 import { GateProblem, problemResponse } from "./problem.ts";
 import { gateRoutes } from "./revocation/hono.ts";
 import { RevocationSnapshot } from "./revocation/snapshot.ts";
@@ -40,15 +43,20 @@ export function createGateApp(appOptions: GateAppOptions = {}) {
   const app = new Hono<AppEnv>();
   // The in-isolate caches belong to this app, sized by CACHE_MAX_ENTRIES.
   const caches = new WeakMap<GateConfig, IdentityCache>();
-  // Why a configuration is development wiring, which serves loopback hosts only ([] in production).
-  const devWirings = new WeakMap<GateConfig, string[]>();
-  const devWiringOf = (config: GateConfig): string[] => {
-    let reasons = devWirings.get(config);
-    if (reasons === undefined) {
-      reasons = devWiringReasons(config, options.committedKeys);
-      devWirings.set(config, reasons);
+  // Rule `devWiringLoopbackOnly`: why a configuration is development wiring, which serves
+  // loopback hosts only and answers any other host as misconfigured (undefined in production).
+  const devWirings = new WeakMap<GateConfig, Misconfiguration | undefined>();
+  const devWiringOf = (config: GateConfig): Misconfiguration | undefined => {
+    if (!devWirings.has(config)) {
+      const reasons = devWiringReasons(config, options.committedKeys);
+      devWirings.set(
+        config,
+        reasons.length === 0
+          ? undefined
+          : new Misconfiguration(reasons.map((r) => `${r}; development wiring serves only localhost, 127.0.0.1 and [::1], and this request addressed another host`)),
+      );
     }
-    return reasons;
+    return devWirings.get(config);
   };
   const cacheFor = (config: GateConfig): IdentityCache => {
     let cache = caches.get(config);
@@ -80,16 +88,18 @@ export function createGateApp(appOptions: GateAppOptions = {}) {
       rateLimiter: config.stsRateLimiter,
       cache: cacheFor(config),
       revocations: snapshotFor(config),
+      metrics: config.metrics,
       now: options.now,
       ...(options.cache ? { cache: options.cache } : {}),
     };
   };
 
+  app.get(HEALTH_PATH, healthCheck(configFor));
   app.use("*", async (c, next) => {
     const ready = await configFor(c.env);
-    if (ready instanceof GateProblem) return ready.getResponse();
+    if (ready instanceof Misconfiguration) return refuseMisconfigured(c, ready, c.env);
     const devWiring = devWiringOf(ready.config);
-    if (devWiring.length > 0 && !isLoopbackHost(new URL(c.req.url).hostname)) return refuseDevWiring(devWiring);
+    if (devWiring !== undefined && !isLoopbackHost(new URL(c.req.url).hostname)) return refuseMisconfigured(c, devWiring, c.env);
     c.set("config", ready.config);
     c.set("signer", ready.signer);
     await next();
@@ -104,19 +114,23 @@ export function createGateApp(appOptions: GateAppOptions = {}) {
   app.use("*", stsAuth(authOptions));
   app.all("*", (c) => {
     const { caller, config, signer } = c.var;
-    return forwardToOrigin(c.req.raw, caller, {
-      originUrl: config.originUrl,
-      origin: config.origin,
-      timeoutMs: config.originTimeoutMs,
-      // Real time, not options.now: that clock is for replaying recorded tokens; the
-      // assertion is checked by the origin against its own clock.
-      assert: signer && ((request) => signer.sign(caller, request, Date.now())),
-    });
+    const decision = decisionFor(c);
+    return decision.forward(() =>
+      forwardToOrigin(c.req.raw, caller, {
+        originUrl: config.originUrl,
+        origin: config.origin,
+        timeoutMs: config.originTimeoutMs,
+        requestId: decision.requestId,
+        // Real time, not options.now: that clock is for replaying recorded tokens; the
+        // assertion is checked by the origin against its own clock.
+        assert: signer && ((request) => signer.sign(caller, request, Date.now())),
+      }),
+    );
   });
 
-  app.onError((error) => {
+  app.onError((error, c) => {
     if (error instanceof GateProblem) return error.getResponse();
-    log({ event: "internal", level: "error", message: "unexpected error", error: error.name });
+    log({ event: "internal", level: "error", message: "unexpected error", error: error.name, requestId: decisionFor(c).requestId });
     return problemResponse("internal_error");
   });
   return app;
@@ -124,9 +138,9 @@ export function createGateApp(appOptions: GateAppOptions = {}) {
 
 // The env object is stable for an isolate's life, so configuration is parsed, and the
 // assertion key imported, once per env.
-const configs = new WeakMap<object, Promise<ReadyConfig | GateProblem>>();
+const configs = new WeakMap<object, Promise<ReadyConfig | Misconfiguration>>();
 
-function configFor(env: GateEnv | undefined): Promise<ReadyConfig | GateProblem> {
+function configFor(env: GateEnv | undefined): Promise<ReadyConfig | Misconfiguration> {
   const key = env ?? {};
   let ready = configs.get(key);
   if (ready === undefined) {
@@ -136,10 +150,13 @@ function configFor(env: GateEnv | undefined): Promise<ReadyConfig | GateProblem>
   return ready;
 }
 
-async function prepare(env: GateEnv): Promise<ReadyConfig | GateProblem> {
+async function prepare(env: GateEnv): Promise<ReadyConfig | Misconfiguration> {
   const parsed = parseConfig(env);
-  if (!parsed.ok) return misconfigured(parsed.issues);
+  if (!parsed.ok) return new Misconfiguration(parsed.issues);
   const { config } = parsed;
+  if (env.METRICS !== undefined && config.metrics === undefined) {
+    log({ event: "config", level: "warn", message: "METRICS: is set but is not an Analytics Engine dataset binding; no data points are written", setting: "METRICS" });
+  }
   if (config.assertion === undefined) {
     log({
       event: "config",
@@ -154,27 +171,8 @@ async function prepare(env: GateEnv): Promise<ReadyConfig | GateProblem> {
     return { config, signer: await assertionSignerFor(config.assertion) };
   } catch (error) {
     // The message names the field and never the key; an unexpected error is reported by name only.
-    return misconfigured([error instanceof AssertionKeyError ? error.message : `ASSERTION_PRIVATE_JWK: could not be prepared (${errorName(error)})`]);
+    return new Misconfiguration([error instanceof AssertionKeyError ? error.message : `ASSERTION_PRIVATE_JWK: could not be prepared (${errorName(error)})`]);
   }
-}
-
-/** Rule `devWiringLoopbackOnly`: a development gate addressed by a public host forwards nothing. */
-function refuseDevWiring(reasons: string[]): Response {
-  for (const reason of reasons) {
-    log({
-      event: "config",
-      level: "error",
-      code: "misconfigured",
-      message: `development wiring serves only localhost, 127.0.0.1 and [::1], and this request addressed another host: ${reason}`,
-    });
-  }
-  return new GateProblem("misconfigured", "The gate's configuration is invalid; its logs name the field.").getResponse();
-}
-
-function misconfigured(issues: string[]): GateProblem {
-  // Each issue names the field; values are never printed, since vars may hold secrets.
-  for (const issue of issues) log({ event: "config", level: "error", message: issue, code: "misconfigured" });
-  return new GateProblem("misconfigured", "The gate's configuration is invalid; its logs name the field.");
 }
 
 function errorName(error: unknown): string {

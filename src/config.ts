@@ -3,6 +3,7 @@ import { PrivateJwkSchema, PublicJwkSchema } from "./assertion/keys.ts";
 import type { AssertionSettings } from "./assertion/signer.ts";
 import { compilePolicy, PolicySchema, type CompiledPolicy } from "./policy.ts";
 import { DEFAULT_MEMORY_ENTRIES } from "./cache.ts";
+import { metricsDataset } from "./observe/metrics.ts";
 import { DEFAULT_ORIGIN_TIMEOUT_MS } from "./forward.ts";
 import { DEFAULT_STS_TIMEOUT_MS } from "./sts/exchange.ts";
 
@@ -29,6 +30,8 @@ export interface GateEnv {
   CACHE_MAX_ENTRIES?: unknown;
   /** Optional Workers rate-limiting binding: STS-bound verifications per client IP. */
   STS_RATE_LIMITER?: RateLimit;
+  /** Optional Workers Analytics Engine dataset: one data point per decision. */
+  METRICS?: AnalyticsEngineDataset;
   /** Development and tests only: reach STS through this binding instead of the network. */
   STS?: Fetcher;
   /** Development and tests only: reach the origin through this binding instead of the network. */
@@ -44,6 +47,8 @@ export interface GateConfig {
   originTimeoutMs: number;
   cacheMaxEntries: number;
   stsRateLimiter: RateLimit | undefined;
+  /** Not validated: metrics are never a reason to refuse traffic (the gate warns instead). */
+  metrics: AnalyticsEngineDataset | undefined;
   sts: Fetcher | undefined;
   origin: Fetcher | undefined;
   /** Signed identity assertions; undefined when no key is configured (the gate warns). */
@@ -140,6 +145,7 @@ export function parseConfig(env: GateEnv): ConfigResult {
       originTimeoutMs: e.ORIGIN_TIMEOUT_MS,
       cacheMaxEntries: e.CACHE_MAX_ENTRIES,
       stsRateLimiter: e.STS_RATE_LIMITER,
+      metrics: metricsDataset(env.METRICS),
       sts: e.STS,
       origin: e.ORIGIN,
       assertion:

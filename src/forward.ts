@@ -4,6 +4,7 @@ import { checkOriginPath } from "./edge/path-boundary.ts";
 import { hygienicHeaders, type ClientFacts } from "./edge/header-hygiene.ts";
 import { requestTarget } from "./origin/claims.ts";
 import { log } from "./log.ts";
+import { REQUEST_ID_HEADER } from "./observe/decision.ts";
 import { GateProblem } from "./problem.ts";
 
 /** Identity headers the origin may trust, because the gate strips every inbound spelling of them first. */
@@ -30,6 +31,8 @@ export interface ForwardOptions {
    * path and query at the origin (`htu`, ORIGIN_URL's prefix included). Omitted: no assertion.
    */
   assert?: (request: { method: string; htu: string }) => Promise<string>;
+  /** Sent as X-Request-Id (replacing the client's), so the origin's logs join the gate's. */
+  requestId?: string;
 }
 
 /** ORIGIN_URL's path is a prefix; the request's path and query are appended to it. */
@@ -65,6 +68,7 @@ export async function forwardToOrigin(request: Request, identity: CallerIdentity
   // Parsed once: the URL fetched and the htu signed are the same serialization.
   const target = new URL(originTarget(options.originUrl, incoming));
   const headers = originHeaders(request.headers, identity, { ip: request.headers.get("cf-connecting-ip") ?? undefined, url: incoming });
+  if (options.requestId !== undefined) headers.set(REQUEST_ID_HEADER, options.requestId);
   if (options.assert) headers.set(CALLER_HEADERS.assertion, await options.assert({ method: request.method, htu: requestTarget(target) }));
   const controller = new AbortController();
   const init: RequestInit = {

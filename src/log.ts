@@ -8,9 +8,17 @@ export type CacheSource = "memory" | "kv" | "miss";
  */
 export interface DecisionLog {
   event: "decision";
+  /** `warn` for a federated-user or root caller, allowed or not; `error` for outcome `error`. */
+  level: "info" | "warn" | "error";
+  /** `cf-ray`, or one the gate made; also the `X-Request-Id` the origin and the client get. */
+  requestId: string;
   outcome: "allow" | "deny" | "error";
+  /** What the client got: the origin's status for a forwarded request. */
   status: number;
   code?: ProblemCode;
+  /** Forwarded requests: the origin's status, and the time until its response headers. */
+  originStatus?: number;
+  originMs?: number;
   detail?: string;
   /** Why the policy denied, in full (rule names, patterns): for the operator, never the client. */
   reason?: string;
@@ -25,12 +33,16 @@ export interface DecisionLog {
   account?: string;
   cache?: CacheSource;
   stsMs?: number;
+  /** From the gate's first sight of the request until this line. */
+  totalMs: number;
   method: string;
   path: string;
+  /** Misconfigured: the offending settings, by name (never their values). */
+  settings?: string[];
 }
 
 export interface EventLog {
-  event: "config" | "kv" | "forward" | "internal";
+  event: "config" | "kv" | "forward" | "internal" | "metrics";
   level: "warn" | "error";
   message: string;
   code?: ProblemCode;

@@ -3,7 +3,8 @@ import { createMiddleware } from "hono/factory";
 import { cacheKey, IdentityCache, type Resolved } from "./cache.ts";
 import { denialDetail } from "./denial.ts";
 import { identityFromSts, type CallerIdentity } from "./identity.ts";
-import { log, type DecisionLog } from "./log.ts";
+import { log } from "./log.ts";
+import { decisionFor } from "./observe/decision.ts";
 import { compilePolicy, PolicySchema, type Grants, type Policy, type PolicyDecision, type PolicyDocument } from "./policy.ts";
 import { GateProblem } from "./problem.ts";
 import type { RevocationFacts } from "./revocation/match.ts";
@@ -52,31 +53,36 @@ export interface StsAuthOptions {
   revocations?: { check(facts: RevocationFacts): Promise<void> };
   /** What grants access after the guards: the policy's rules (default) or its `admins`. */
   grants?: Grants;
+  /** A Workers Analytics Engine dataset: one data point per decision (README, "Metrics"). */
+  metrics?: AnalyticsEngineDataset;
 }
 
 /**
  * Verifies the bearer token (local rules, then STS through the cache), applies the policy
  * to the request, and sets `c.var.caller`. Refusals are thrown as GateProblem, an
- * HTTPException whose response is the problem+json body.
+ * HTTPException whose response is the problem+json body. Writes one decision line per request
+ * (and a data point to `metrics`): for a refusal before throwing it, otherwise when the rest
+ * of the app has answered, with the status the client got.
  *
  * `options` may be a function of the context, for values that come from bindings.
  */
 export function stsAuth(options: StsAuthOptions | ((c: Context) => StsAuthOptions)) {
   const fallbackCache = (typeof options === "object" ? options.cache : undefined) ?? new IdentityCache();
-  return createMiddleware<{ Variables: StsAuthVariables }>(async (c, next) => {
+  const verify = createMiddleware<{ Variables: StsAuthVariables }>(async (c, next) => {
     const o = typeof options === "function" ? options(c) : options;
+    const record = decisionFor(c);
+    record.sink = { metrics: o.metrics, audience: o.audience };
     const now = o.now ?? Date.now;
     const cache = o.cache ?? fallbackCache;
     const policy = toPolicy(o.policy);
     const path = new URL(c.req.url).pathname;
-    const entry: DecisionLog = { event: "decision", outcome: "deny", status: 401, method: c.req.method, path };
     // Everything a token not in this isolate's memory goes through: the local rules, then KV,
     // then STS (once per token, however many requests carry it).
     const resolve = async (tokenText: string, key: string): Promise<Resolved> => {
       const token = validateToken(tokenText, now());
       // Rule `revocationBeforeSts`: the key is in the token's credential scope, so a revoked key
       // costs no KV read and no STS call.
-      entry.accessKeyId = token.accessKeyId;
+      record.keyed(token.accessKeyId);
       await o.revocations?.check({ accessKeyId: token.accessKeyId });
       const sts = o.sts;
       return cache.resolve({
@@ -105,38 +111,29 @@ export function stsAuth(options: StsAuthOptions | ((c: Context) => StsAuthOption
       const remembered = cache.remembered(key, now());
       const resolved: Resolved = remembered ? { ...remembered, cache: "memory" } : await resolve(tokenText, key);
       const { identity } = resolved;
-      Object.assign(entry, {
-        accessKeyId: resolved.accessKeyId,
-        principal: identity.principal,
-        arn: identity.arn,
-        type: identity.type,
-        account: identity.account,
-        cache: resolved.cache,
-        stsMs: resolved.stsMs,
-      });
+      record.identified(resolved);
       // Rule `revocationEveryRequest`: a memory or KV hit is checked like a fresh answer.
       await o.revocations?.check({ accessKeyId: resolved.accessKeyId, identity });
       const decision = o.grants === "admins" ? decideAdmin(policy, identity) : policy.decide(identity, { method: c.req.method, path });
       if (!decision.allowed) {
-        entry.reason = decision.reason;
+        record.reason(decision.reason);
         throw new GateProblem(decision.code, denialDetail(identity, { method: c.req.method, path }));
       }
-      Object.assign(entry, { outcome: "allow", status: 200, rule: decision.rule, pattern: decision.pattern });
+      record.allow(decision.rule, decision.pattern);
       c.set("caller", { ...identity, rule: decision.rule, cache: resolved.cache, accessKeyId: resolved.accessKeyId });
     } catch (error) {
-      if (error instanceof GateProblem) {
-        Object.assign(entry, {
-          outcome: error.status >= 500 ? "error" : "deny",
-          status: error.status,
-          code: error.code,
-          detail: error.detail,
-        });
-      }
-      log(entry);
-      throw error;
+      throw record.refused(error);
     }
-    log(entry);
     await next();
+    record.answered(c);
+  });
+  return createMiddleware<{ Variables: StsAuthVariables }>(async (c, next) => {
+    try {
+      await verify(c, next);
+    } catch (error) {
+      // Thrown before the line was written (the options or the policy): still one line.
+      throw decisionFor(c).refused(error);
+    }
   });
 }
 

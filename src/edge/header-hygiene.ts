@@ -34,6 +34,7 @@ export const STRIPPED_HEADERS: ReadonlyArray<{ name: string; reason: string }> =
   { name: "x-real-ip", reason: "a client IP claim: origins log and rate-limit on it" },
   { name: "true-client-ip", reason: "a client IP claim (Akamai, Cloudflare Enterprise): origins log and rate-limit on it" },
   // The gate's own.
+  { name: "x-request-id", reason: "the gate's request ID, which joins its decision line to the origin's logs: the gate sets it" },
   { name: "host", reason: "the origin's host comes from ORIGIN_URL" },
 ];
 

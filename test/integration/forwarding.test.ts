@@ -15,7 +15,7 @@ describe("forwarding to the origin", () => {
     const token = await mintToken("alice");
     const res = await exports.default.fetch("https://localhost/items/42?view=full&x=%2F", {
       method: "POST",
-      headers: { ...bearer(token), "content-type": "text/plain", "x-request-id": "r-1" },
+      headers: { ...bearer(token), "content-type": "text/plain", "x-trace-id": "r-1" },
       body: "hello origin",
     });
     expect(res.status).toBe(200);
@@ -23,7 +23,7 @@ describe("forwarding to the origin", () => {
     expect(echo.method).toBe("POST");
     expect(echo.url).toBe("http://echo-origin.local/base/items/42?view=full&x=%2F");
     expect(echo.body).toBe("hello origin");
-    expect(echo.headers["x-request-id"]).toBe("r-1");
+    expect(echo.headers["x-trace-id"]).toBe("r-1");
     expect(echo.headers["content-type"]).toBe("text/plain");
   });
 

@@ -141,7 +141,7 @@ export const MUTANTS: Mutant[] = [
   // src/edge/dev-wiring.ts and src/app.ts (ATTACKS #23)
   { rule: "devWiringLoopbackOnly: STS binding", file: "src/edge/dev-wiring.ts", find: "if (config.sts !== undefined) reasons.push(", replace: "if (false) reasons.push(", tests: EDGE_TESTS },
   { rule: "devWiringLoopbackOnly: committed key", file: "src/edge/dev-wiring.ts", find: "if (publicKey !== undefined && (COMMITTED_KEYS.has(publicKey) || alsoCommitted.has(publicKey))) {", replace: "if (false) {", tests: EDGE_TESTS },
-  { rule: "devWiringLoopbackOnly: enforced", file: "src/app.ts", find: "if (devWiring.length > 0 && !isLoopbackHost(new URL(c.req.url).hostname)) return refuseDevWiring(devWiring);", replace: "", tests: EDGE_TESTS },
+  { rule: "devWiringLoopbackOnly: enforced", file: "src/app.ts", find: "if (devWiring !== undefined && !isLoopbackHost(new URL(c.req.url).hostname)) return refuseMisconfigured(c, devWiring, c.env);", replace: "", tests: EDGE_TESTS },
   { rule: "devWiringLoopbackOnly: loopback hosts only", file: "src/edge/dev-wiring.ts", find: 'new Set(["localhost", "127.0.0.1", "[::1]"])', replace: 'new Set(["localhost", "127.0.0.1", "[::1]", "gate.example.com", "127.0.0.2"])', tests: EDGE_TESTS },
   { rule: "assertionKeys: canonical base64url", file: "src/assertion/keys.ts", find: "/^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/", replace: "/^[A-Za-z0-9_-]{43}$/", tests: EDGE_TESTS },
   // src/denial.ts and src/middleware.ts (ATTACKS #25)
@@ -181,4 +181,13 @@ export const MUTANTS: Mutant[] = [
   { rule: "revocationInput: principal shape", file: "src/revocation/entry.ts", find: "if (PRINCIPAL.test(arn)) return undefined;", replace: "return undefined;", tests: REVOCATION_TESTS },
   { rule: "revocationInput: account shape", file: "src/revocation/entry.ts", find: 'if (kind === "account" && (typeof value !== "string" || !ACCOUNT_ID.test(value))) {', replace: "if (false) {", tests: REVOCATION_TESTS },
   { rule: "revocationInput: future expiresAt", file: "src/revocation/entry.ts", find: 'if (at <= now) return fail("expires_at_past"', replace: 'if (false) return fail("expires_at_past"', tests: REVOCATION_TESTS },
+  // src/observe/ (observability: nothing silent, nothing misreported)
+  { rule: "observe: unexpected error is error 500", file: "src/observe/decision.ts", find: "} else if (error !== undefined && status >= 500) {", replace: "} else if (false) {" },
+  { rule: "observe: federated-user and root at warn", file: "src/observe/decision.ts", find: 'WATCHED_TYPES.has(this.identity.type ?? "") ? "warn"', replace: 'false ? "warn"' },
+  { rule: "observe: origin status in the line", file: "src/observe/decision.ts", find: "this.origin = { originStatus: response.status, originMs: Date.now() - started };", replace: "this.origin = { originMs: Date.now() - started };" },
+  { rule: "observe: status the client got", file: "src/observe/decision.ts", find: "this.finish({ status: c.res.status, error: c.error });", replace: "this.finish({ status: 200, error: c.error });" },
+  { rule: "observe: request id to the origin", file: "src/forward.ts", find: "if (options.requestId !== undefined) headers.set(REQUEST_ID_HEADER, options.requestId);", replace: "" },
+  { rule: "observe: misconfiguration logged on every request", file: "src/observe/misconfigured.ts", find: "for (const issue of failure.issues) {", replace: "for (const issue of Object.isFrozen(failure) ? [] : (Object.freeze(failure), failure.issues)) {" },
+  { rule: "observe: a failing METRICS fails nothing", file: "src/observe/metrics.ts", find: "  } catch (error) {\n    warn(error);\n  }", replace: "  } catch (error) {\n    throw error;\n  }" },
+  { rule: "health: answered before authentication", file: "src/app.ts", find: "  app.get(HEALTH_PATH, healthCheck(configFor));\n", replace: "" },
 ];

@@ -1,6 +1,6 @@
 import { Hono, type Context } from "hono";
 import { assertionSignerFor, AssertionKeyError, type AssertionSigner } from "./assertion/signer.ts";
-import { IdentityCache } from "./cache.ts";
+import { IdentityCache } from "./verify/isolate-cache.ts";
 import { parseConfig, type GateConfig, type GateEnv } from "./config.ts";
 import { devWiringReasons, isLoopbackHost } from "./edge/dev-wiring.ts";
 import { forwardToOrigin } from "./forward.ts";

@@ -2,7 +2,7 @@ import * as z from "zod";
 import { PrivateJwkSchema, PublicJwkSchema } from "./assertion/keys.ts";
 import type { AssertionSettings } from "./assertion/signer.ts";
 import { compilePolicy, PolicySchema, type CompiledPolicy } from "./policy.ts";
-import { DEFAULT_MEMORY_ENTRIES } from "./cache.ts";
+import { DEFAULT_MEMORY_ENTRIES } from "./verify/isolate-cache.ts";
 import { metricsDataset } from "./observe/metrics.ts";
 import { DEFAULT_ORIGIN_TIMEOUT_MS } from "./forward.ts";
 import { DEFAULT_STS_TIMEOUT_MS } from "./sts/exchange.ts";

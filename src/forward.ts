@@ -1,4 +1,5 @@
 import type { CallerIdentity } from "./identity.ts";
+import { withDeadline } from "./deadline.ts";
 import { checkNoMethodOverride } from "./edge/method-override.ts";
 import { checkOriginPath } from "./edge/path-boundary.ts";
 import { hygienicHeaders, type ClientFacts } from "./edge/header-hygiene.ts";
@@ -79,15 +80,12 @@ export async function forwardToOrigin(request: Request, identity: CallerIdentity
     signal: controller.signal,
   };
   const timeoutMs = options.timeoutMs ?? DEFAULT_ORIGIN_TIMEOUT_MS;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), timeoutMs);
-  });
   try {
-    const response = await Promise.race([options.origin ? options.origin.fetch(target, init) : fetch(target, init), deadline]);
+    // On the deadline the controller aborts, which also stops the upload: the client's body is
+    // never sent anywhere else. The body of an answer then streams for as long as it takes.
+    const sent = options.origin ? options.origin.fetch(target, init) : fetch(target, init);
+    const response = await withDeadline<Response | "timeout">(sent, { ms: timeoutMs, onTimeout: { fallback: "timeout" }, controller });
     if (response === "timeout") {
-      // Aborting also stops the upload: the client's body is never sent anywhere else.
-      controller.abort();
       log({ event: "forward", level: "error", message: "origin timed out", code: "origin_timeout" });
       throw new GateProblem("origin_timeout", `The origin did not answer within ${timeoutMs} ms.`);
     }
@@ -97,8 +95,6 @@ export async function forwardToOrigin(request: Request, identity: CallerIdentity
     // Refused, reset (also mid-upload), DNS: the origin is unreachable; nothing is retried.
     log({ event: "forward", level: "error", message: "origin fetch failed", code: "origin_unreachable", error: errorName(error) });
     throw new GateProblem("origin_unreachable", "The origin could not be reached.");
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
   }
 }
 

@@ -1,17 +1,15 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { cacheKey, IdentityCache, type Resolved } from "./cache.ts";
 import { denialDetail } from "./denial.ts";
-import { identityFromSts, type CallerIdentity } from "./identity.ts";
+import type { CallerIdentity } from "./identity.ts";
 import { log } from "./log.ts";
 import { decisionFor } from "./observe/decision.ts";
 import { compilePolicy, PolicySchema, type Grants, type Policy, type PolicyDecision, type PolicyDocument } from "./policy.ts";
 import { GateProblem } from "./problem.ts";
 import type { RevocationFacts } from "./revocation/match.ts";
-import { DEFAULT_STS_TIMEOUT_MS, exchangeWithSts } from "./sts/exchange.ts";
-import { rateLimitKey } from "./rate-limit-key.ts";
-import { bearerToken } from "./token/bearer.ts";
-import { validateToken } from "./token/validate.ts";
+import { IdentityCache, type Resolved } from "./verify/isolate-cache.ts";
+import { rateLimitKey } from "./verify/rate-limit-key.ts";
+import { createVerifier, type Verifier, type VerifyContext } from "./verify/verifier.ts";
 
 export interface Caller extends CallerIdentity {
   /** The policy rule that let the caller in. */
@@ -57,63 +55,48 @@ export interface StsAuthOptions {
   metrics?: AnalyticsEngineDataset;
 }
 
+/** Programming errors in object options fail at construction, as Hono's own `jwt` does. */
+function checkOptions(o: StsAuthOptions): void {
+  if (typeof o !== "object" || o === null) throw new TypeError("stsAuth: options must be an object or a function of the context");
+  if (typeof o.audience !== "string" || o.audience === "") throw new TypeError("stsAuth: audience must be a non-empty string");
+  if (typeof o.policy !== "object" || o.policy === null) throw new TypeError("stsAuth: policy must be a policy document or a compiled policy");
+  if (o.timeoutMs !== undefined && !(Number.isInteger(o.timeoutMs) && o.timeoutMs > 0)) throw new TypeError("stsAuth: timeoutMs must be a positive integer");
+}
+
 /**
- * Verifies the bearer token (local rules, then STS through the cache), applies the policy
- * to the request, and sets `c.var.caller`. Refusals are thrown as GateProblem, an
- * HTTPException whose response is the problem+json body. Writes one decision line per request
- * (and a data point to `metrics`): for a refusal before throwing it, otherwise when the rest
- * of the app has answered, with the status the client got.
+ * The Hono adapter of the one verifier (src/verify/verifier.ts): verifies the bearer token,
+ * applies the policy to the request, logs the decision and sets `c.var.caller`. Refusals are
+ * thrown as GateProblem, an HTTPException whose response is the problem+json body. Writes one
+ * decision line per request (and a data point to `metrics`): for a refusal before throwing it,
+ * otherwise when the rest of the app has answered, with the status the client got.
  *
  * `options` may be a function of the context, for values that come from bindings.
  */
 export function stsAuth(options: StsAuthOptions | ((c: Context) => StsAuthOptions)) {
+  if (typeof options !== "function") checkOptions(options);
   const fallbackCache = (typeof options === "object" ? options.cache : undefined) ?? new IdentityCache();
+  const fixed = typeof options === "object" ? verifierFor(options, fallbackCache) : undefined;
   const verify = createMiddleware<{ Variables: StsAuthVariables }>(async (c, next) => {
     const o = typeof options === "function" ? options(c) : options;
     const record = decisionFor(c);
     record.sink = { metrics: o.metrics, audience: o.audience };
-    const now = o.now ?? Date.now;
-    const cache = o.cache ?? fallbackCache;
     const policy = toPolicy(o.policy);
     const path = new URL(c.req.url).pathname;
-    // Everything a token not in this isolate's memory goes through: the local rules, then KV,
-    // then STS (once per token, however many requests carry it).
-    const resolve = async (tokenText: string, key: string): Promise<Resolved> => {
-      const token = validateToken(tokenText, now());
-      // Rule `revocationBeforeSts`: the key is in the token's credential scope, so a revoked key
-      // costs no KV read and no STS call.
-      record.keyed(token.accessKeyId);
-      await o.revocations?.check({ accessKeyId: token.accessKeyId });
-      const sts = o.sts;
-      return cache.resolve({
-        key,
-        token,
-        audience: o.audience,
-        kv: o.kv,
-        now: now(),
-        clock: now,
-        waitUntil: (p) => waitUntil(c, p),
-        beforeUpstream: o.rateLimiter ? () => admitUpstream(o.rateLimiter!, (o.clientKey ?? clientKey)(c)) : undefined,
-        verify: async () =>
-          identityFromSts(
-            await exchangeWithSts(token, {
-              audience: o.audience,
-              timeoutMs: o.timeoutMs ?? DEFAULT_STS_TIMEOUT_MS,
-              fetch: sts === undefined ? (req) => fetch(req) : typeof sts === "function" ? sts : (req) => sts.fetch(req),
-            }),
-            token.endpoint.partition,
-          ),
-      });
-    };
+    const trace: NonNullable<VerifyContext["trace"]> = {};
     try {
-      const tokenText = bearerToken(c.req.header("authorization"));
-      const key = await cacheKey(o.audience, tokenText);
-      const remembered = cache.remembered(key, now());
-      const resolved: Resolved = remembered ? { ...remembered, cache: "memory" } : await resolve(tokenText, key);
+      const verifier = fixed ?? verifierFor(o, fallbackCache);
+      let resolved: Resolved;
+      try {
+        resolved = await verifier.verify(c.req.header("authorization"), {
+          clientKey: o.rateLimiter ? (o.clientKey ?? clientKey)(c) : undefined,
+          waitUntil: (p) => waitUntil(c, p),
+          trace,
+        });
+      } finally {
+        if (trace.resolved) record.identified(trace.resolved);
+        else if (trace.accessKeyId !== undefined) record.keyed(trace.accessKeyId);
+      }
       const { identity } = resolved;
-      record.identified(resolved);
-      // Rule `revocationEveryRequest`: a memory or KV hit is checked like a fresh answer.
-      await o.revocations?.check({ accessKeyId: resolved.accessKeyId, identity });
       const decision = o.grants === "admins" ? decideAdmin(policy, identity) : policy.decide(identity, { method: c.req.method, path });
       if (!decision.allowed) {
         record.reason(decision.reason);
@@ -137,19 +120,17 @@ export function stsAuth(options: StsAuthOptions | ((c: Context) => StsAuthOption
   });
 }
 
-/**
- * STS throttles per account, so a flood of junk that each cost an STS call could lock real
- * callers out; a client over its budget is refused before its token costs a KV read or an STS call.
- */
-async function admitUpstream(limiter: RateLimit, key: string): Promise<void> {
-  let outcome: RateLimitOutcome;
-  try {
-    outcome = await limiter.limit({ key });
-  } catch {
-    // The limiter is a guard for STS, not a dependency: if it fails, the request proceeds.
-    return;
-  }
-  if (!outcome.success) throw new GateProblem("rate_limited", "Too many token verifications from this client; retry later.");
+function verifierFor(o: StsAuthOptions, fallbackCache: IdentityCache): Verifier {
+  return createVerifier({
+    audience: o.audience,
+    kv: o.kv,
+    sts: o.sts,
+    timeoutMs: o.timeoutMs,
+    now: o.now,
+    cache: o.cache ?? fallbackCache,
+    rateLimiter: o.rateLimiter,
+    revocations: o.revocations,
+  });
 }
 
 function clientKey(c: Context): string {

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type { Resolved } from "../cache.ts";
+import type { Resolved } from "../verify/isolate-cache.ts";
 import { log, type DecisionLog } from "../log.ts";
 import { GateProblem } from "../problem.ts";
 import { writeDecisionPoint, type MetricsSink } from "./metrics.ts";

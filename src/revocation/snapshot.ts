@@ -1,3 +1,4 @@
+import { withDeadline } from "../deadline.ts";
 import { log } from "../log.ts";
 import { GateProblem } from "../problem.ts";
 import { activeOf, type RevocationEntry } from "./entry.ts";
@@ -91,12 +92,8 @@ export class RevocationSnapshot {
 
   private async refresh(): Promise<void> {
     const started = this.clock();
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error("timeout")), REVOCATION_LIST_TIMEOUT_MS);
-      });
-      this.copy = await Promise.race([this.store.markers(), timeout]);
+      this.copy = await withDeadline(this.store.markers(), { ms: REVOCATION_LIST_TIMEOUT_MS, onTimeout: { reject: () => new Error("timeout") } });
       // The copy is as old as the moment the read began.
       this.copiedAt = started;
     } catch {
@@ -106,8 +103,6 @@ export class RevocationSnapshot {
       if (this.copy === undefined || age >= REVOCATION_MAX_STALE_MS) {
         throw new GateProblem("revocations_unavailable", "The gate cannot read its revocation set; retry shortly.");
       }
-    } finally {
-      if (timer !== undefined) clearTimeout(timer);
     }
   }
 }

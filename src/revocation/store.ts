@@ -1,4 +1,4 @@
-import { KV_MIN_TTL_SECONDS } from "../cache.ts";
+import { KV_MIN_TTL_SECONDS } from "../verify/kv-store.ts";
 import { activeOf, RevocationEntrySchema, SELECTORS, type RevocationEntry } from "./entry.ts";
 import type { ActiveRevocation } from "./match.ts";
 

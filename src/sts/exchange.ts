@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { withDeadline } from "../deadline.ts";
 import type { StsAnswer } from "../identity.ts";
 import { GateProblem } from "../problem.ts";
 import { encodeRfc3986 } from "../token/query.ts";
@@ -69,26 +70,17 @@ class Timeout extends Error {}
  */
 export async function exchangeWithSts(token: ValidatedToken, options: StsExchangeOptions): Promise<StsAnswer> {
   const controller = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new Timeout());
-      controller.abort();
-    }, options.timeoutMs);
-  });
+  // One deadline for the whole exchange: connecting, the answer, and every byte of its body.
+  const exchange = async () => {
+    const response = await options.fetch(buildStsRequest(token, options.audience, controller.signal));
+    return interpret(response, await readCapped(response, MAX_STS_BODY_BYTES));
+  };
   try {
-    const response = await Promise.race([
-      options.fetch(buildStsRequest(token, options.audience, controller.signal)),
-      deadline,
-    ]);
-    const body = await Promise.race([readCapped(response, MAX_STS_BODY_BYTES), deadline]);
-    return interpret(response, body);
+    return await withDeadline(exchange(), { ms: options.timeoutMs, onTimeout: { reject: () => new Timeout() }, controller });
   } catch (error) {
     if (error instanceof GateProblem) throw error;
     if (error instanceof Timeout) throw new GateProblem("sts_timeout", `STS did not answer within ${options.timeoutMs} ms.`);
     throw new GateProblem("sts_unreachable", "The request to STS failed.", { cause: error });
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
   }
 }
 

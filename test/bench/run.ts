@@ -57,7 +57,7 @@ interface Options {
   diagnose: boolean;
   /** Scenario keys to run (the baseline always runs). */
   only: string[] | undefined;
-  /** A prebuilt gate bundle (e.g. a patched copy, for an A/B experiment) instead of bundling src/index.ts. */
+  /** A prebuilt gate bundle (e.g. a patched copy, for an A/B experiment) instead of bundling src/worker.ts. */
   gateBundle: string | undefined;
 }
 
@@ -396,7 +396,7 @@ async function main(): Promise<void> {
   let mf: Miniflare | undefined;
   try {
     const [gateJs, gateSmallCacheJs, emulatorJs, proxyJs, latencyJs, cannedJs, date, privateJwk] = await Promise.all([
-      options.gateBundle ? Promise.resolve(resolve(options.gateBundle)) : bundle("src/index.ts", join(tmp, "gate.js")),
+      options.gateBundle ? Promise.resolve(resolve(options.gateBundle)) : bundle("src/worker.ts", join(tmp, "gate.js")),
       bundle("test/bench/gate-small-cache.ts", join(tmp, "gate-small-cache.js")),
       bundle("test/emulator/worker.ts", join(tmp, "sts-emulator.js")),
       bundle("test/bench/proxy.ts", join(tmp, "proxy.js")),

@@ -56,7 +56,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (process.env.STS_GATE_SKIP_CLI_SETUP === "1") return async () => {};
   const dir = join(ROOT, "dist/test/revoke");
   await mkdir(dir, { recursive: true });
-  const [gateJs, emulatorJs] = await Promise.all([bundle("src/index.ts", join(dir, "gate.js")), bundle("test/emulator/worker.ts", join(dir, "sts-emulator.js"))]);
+  const [gateJs, emulatorJs] = await Promise.all([bundle("src/worker.ts", join(dir, "gate.js")), bundle("test/emulator/worker.ts", join(dir, "sts-emulator.js"))]);
   const date = /^compatibility_date\s*=\s*"([0-9-]+)"/m.exec(await readFile(join(ROOT, "wrangler.toml"), "utf8"))![1]!;
   const mf = new Miniflare(
     convertV4MiniflareOptions({

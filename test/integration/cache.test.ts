@@ -2,7 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { createGateApp } from "../../src/app";
-import { IdentityCache } from "../../src/cache";
+import { IdentityCache } from "../../src/verify/isolate-cache";
 import { emulatorAt, stsCallsFor } from "../support/emulator";
 import { bearer, mintToken, decodeToken } from "../support/tokens";
 

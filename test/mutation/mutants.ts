@@ -136,8 +136,9 @@ export const MUTANTS: Mutant[] = [
   { rule: "policy: request path segment cap", file: "src/policy.ts", find: '  if (decoded.split("/").length - 1 > MAX_PATH_SEGMENTS) return null;\n', replace: "", tests: EDGE_TESTS },
   { rule: "policy: glob segment cap", file: "src/policy.ts", find: "  if (glob.split(\"/\").length - 1 > MAX_GLOB_SEGMENTS) return `must have at most ${MAX_GLOB_SEGMENTS} segments`;\n", replace: "", tests: EDGE_TESTS },
   // src/rate-limit-key.ts (ATTACKS #22)
-  { rule: "rateLimitKeyPerSlash64", file: "src/rate-limit-key.ts", find: 'return `${groups.slice(0, 4).map((g) => g.toString(16)).join(":")}::/64`;', replace: 'return groups.map((g) => g.toString(16)).join(":");', tests: EDGE_TESTS },
-  { rule: "rateLimit: before the KV read", file: "src/cache.ts", find: "    await ctx.beforeUpstream?.();\n    const fromKv = ctx.kv ? await readKv(ctx.kv, key, token, ctx.now) : undefined;", replace: "    const fromKv = ctx.kv ? await readKv(ctx.kv, key, token, ctx.now) : undefined;\n    if (!fromKv) await ctx.beforeUpstream?.();", tests: EDGE_TESTS },
+  { rule: "rateLimitKeyPerSlash64", file: "src/verify/rate-limit-key.ts", find: 'return `${groups.slice(0, 4).map((g) => g.toString(16)).join(":")}::/64`;', replace: 'return groups.map((g) => g.toString(16)).join(":");', tests: EDGE_TESTS },
+  { rule: "rateLimit: before the KV read", file: "src/verify/verifier.ts", find: "    if (options.rateLimiter) await admitUpstream(options.rateLimiter, context.clientKey ?? \"unknown\");\n", replace: "", tests: EDGE_TESTS },
+  { rule: "rateLimit: before the KV read, not after", file: "src/verify/verifier.ts", find: "    if (fromKv) {\n      memory.identities.set(key, { identity: fromKv, accessKeyId }, token.expiresAt);", replace: "    if (fromKv) {\n      if (options.rateLimiter) await admitUpstream(options.rateLimiter, context.clientKey ?? \"unknown\");\n      memory.identities.set(key, { identity: fromKv, accessKeyId }, token.expiresAt);", tests: EDGE_TESTS },
   // src/edge/dev-wiring.ts and src/app.ts (ATTACKS #23)
   { rule: "devWiringLoopbackOnly: STS binding", file: "src/edge/dev-wiring.ts", find: "if (config.sts !== undefined) reasons.push(", replace: "if (false) reasons.push(", tests: EDGE_TESTS },
   { rule: "devWiringLoopbackOnly: committed key", file: "src/edge/dev-wiring.ts", find: "if (publicKey !== undefined && (COMMITTED_KEYS.has(publicKey) || alsoCommitted.has(publicKey))) {", replace: "if (false) {", tests: EDGE_TESTS },
@@ -147,14 +148,17 @@ export const MUTANTS: Mutant[] = [
   // src/denial.ts and src/middleware.ts (ATTACKS #25)
   { rule: "denialWithoutPolicy", file: "src/middleware.ts", find: "throw new GateProblem(decision.code, denialDetail(identity, { method: c.req.method, path }));", replace: "throw new GateProblem(decision.code, `Denied: ${decision.reason}.`);", tests: EDGE_TESTS },
   { rule: "forward: redirects not followed", file: "src/forward.ts", find: 'redirect: "manual",', replace: 'redirect: "follow",' },
-  // src/cache.ts
-  { rule: "refusedTokenMemory", file: "src/cache.ts", find: 'if (error instanceof GateProblem && error.code === "sts_refused") {', replace: "if (false) {" },
-  { rule: "kvMinimumTtl", file: "src/cache.ts", find: "if (expiration < Math.ceil(now / 1000) + KV_MIN_TTL_SECONDS) return;", replace: "" },
-  { rule: "sharedInflightCalls", file: "src/cache.ts", find: "if (pending) return shared(await pending);", replace: "" },
-  { rule: "cacheKeyHasAudience", file: "src/cache.ts", find: "`sts-gate/v1\\n${audience}\\n${token}`", replace: "`sts-gate/v1\\n${token}`" },
+  // src/verify/ (the one verifier and its storage)
+  { rule: "refusedTokenMemory", file: "src/verify/verifier.ts", find: 'if (error instanceof GateProblem && error.code === "sts_refused") memory.refused.set(', replace: "if (false) memory.refused.set(" },
+  { rule: "refusedTokenMemory: checked before the local rules", file: "src/verify/verifier.ts", find: "        if (refusal) throw new GateProblem(refusal.code, refusal.detail);", replace: "" },
+  { rule: "kvMinimumTtl", file: "src/verify/kv-store.ts", find: "if (expiration < Math.ceil(now / 1000) + KV_MIN_TTL_SECONDS) return;", replace: "" },
+  { rule: "sharedInflightCalls", file: "src/verify/single-flight.ts", find: "    if (pending) return { value: await pending, shared: true };\n", replace: "" },
+  { rule: "isolateMemory: entries expire with their tokens", file: "src/verify/lru.ts", find: "    if (now >= hit.expiresAt) return undefined;", replace: "" },
+  { rule: "isolateMemory: bounded", file: "src/verify/lru.ts", find: "    if (this.map.size > this.max) {", replace: "    if (false) {" },
+  { rule: "cacheKeyHasAudience", file: "src/verify/cache-key.ts", find: "`sts-gate/v1\\n${audience}\\n${token}`", replace: "`sts-gate/v1\\n${token}`" },
   // src/revocation/ and its hooks (ATTACKS row 24: revocation at the edge)
-  { rule: "revocationBeforeSts", file: "src/middleware.ts", find: "await o.revocations?.check({ accessKeyId: token.accessKeyId });", replace: "", tests: REVOCATION_TESTS },
-  { rule: "revocationEveryRequest", file: "src/middleware.ts", find: "await o.revocations?.check({ accessKeyId: resolved.accessKeyId, identity });", replace: "", tests: REVOCATION_TESTS },
+  { rule: "revocationBeforeSts", file: "src/verify/verifier.ts", find: "await revocations?.check({ accessKeyId: token.accessKeyId });", replace: "", tests: REVOCATION_TESTS },
+  { rule: "revocationEveryRequest", file: "src/verify/verifier.ts", find: "await revocations?.check({ accessKeyId: resolved.accessKeyId, identity: resolved.identity });", replace: "", tests: REVOCATION_TESTS },
   { rule: "revocationMatch: accessKeyId", file: "src/revocation/match.ts", find: "return entry.value === accessKeyId;", replace: "return false;", tests: REVOCATION_TESTS },
   { rule: "revocationMatch: account", file: "src/revocation/match.ts", find: "return identity !== undefined && entry.value === identity.account;", replace: "return false;", tests: REVOCATION_TESTS },
   { rule: "revocationMatch: canonical principal", file: "src/revocation/match.ts", find: "return wanted === identity.principal.toLowerCase() || wanted === identity.arn.toLowerCase();", replace: "return wanted === identity.arn.toLowerCase();", tests: REVOCATION_TESTS },

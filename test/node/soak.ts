@@ -5,7 +5,7 @@
  * Exits non-zero if it does not.
  */
 import { createGateApp } from "../../src/app";
-import { IdentityCache } from "../../src/cache";
+import { IdentityCache } from "../../src/verify/isolate-cache";
 
 const TOKENS = 100_000;
 const MAX_ENTRIES = 10_000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { rateLimitKey } from "../../src/rate-limit-key";
+import { rateLimitKey } from "../../src/verify/rate-limit-key";
 
 describe("rateLimitKeyPerSlash64 (ATTACKS #22)", () => {
   it.each([

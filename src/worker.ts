@@ -1,0 +1,7 @@
+/**
+ * The Worker's entry (`main` in wrangler.toml): the gate, configured from its env. Kept apart
+ * from the library entry (src/index.ts), which builds nothing when imported.
+ */
+import { createGateApp } from "./app.ts";
+
+export default createGateApp();

@@ -9,7 +9,7 @@ import { log } from "./log.ts";
 import { stsAuth, type StsAuthOptions, type StsAuthVariables } from "./middleware.ts";
 import { decisionFor } from "./observe/decision.ts";
 import { Misconfiguration, refuseMisconfigured } from "./observe/misconfigured.ts";
-import { GateProblem, problemResponse } from "./problem.ts";
+import { problemResponse, refusalOf } from "./problem.ts";
 import { gateRoutes } from "./revocation/hono.ts";
 import { RevocationSnapshot } from "./revocation/snapshot.ts";
 import { RevocationStore } from "./revocation/store.ts";
@@ -129,7 +129,8 @@ export function createGateApp(appOptions: GateAppOptions = {}) {
   });
 
   app.onError((error, c) => {
-    if (error instanceof GateProblem) return error.getResponse();
+    const refusal = refusalOf(error);
+    if (refusal) return problemResponse(refusal.code, refusal.detail);
     log({ event: "internal", level: "error", message: "unexpected error", error: error.name, requestId: decisionFor(c).requestId });
     return problemResponse("internal_error");
   });

@@ -6,7 +6,7 @@ import { hygienicHeaders, type ClientFacts } from "./edge/header-hygiene.ts";
 import { requestTarget } from "./origin/claims.ts";
 import { log } from "./log.ts";
 import { REQUEST_ID_HEADER } from "./observe/decision.ts";
-import { GateProblem } from "./problem.ts";
+import { GateError } from "./errors.ts";
 
 /** Identity headers the origin may trust, because the gate strips every inbound spelling of them first. */
 export const CALLER_HEADERS = {
@@ -87,14 +87,14 @@ export async function forwardToOrigin(request: Request, identity: CallerIdentity
     const response = await withDeadline<Response | "timeout">(sent, { ms: timeoutMs, onTimeout: { fallback: "timeout" }, controller });
     if (response === "timeout") {
       log({ event: "forward", level: "error", message: "origin timed out", code: "origin_timeout" });
-      throw new GateProblem("origin_timeout", `The origin did not answer within ${timeoutMs} ms.`);
+      throw new GateError("origin_timeout", `The origin did not answer within ${timeoutMs} ms.`);
     }
     return response;
   } catch (error) {
-    if (error instanceof GateProblem) throw error;
+    if (error instanceof GateError) throw error;
     // Refused, reset (also mid-upload), DNS: the origin is unreachable; nothing is retried.
     log({ event: "forward", level: "error", message: "origin fetch failed", code: "origin_unreachable", error: errorName(error) });
-    throw new GateProblem("origin_unreachable", "The origin could not be reached.");
+    throw new GateError("origin_unreachable", "The origin could not be reached.");
   }
 }
 

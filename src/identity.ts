@@ -1,4 +1,4 @@
-import { GateProblem } from "./problem.ts";
+import { GateError } from "./errors.ts";
 import type { StsPartition } from "./sts-endpoints.ts";
 
 export const PRINCIPAL_TYPES = ["user", "assumed-role", "role", "federated-user", "root"] as const;
@@ -76,24 +76,24 @@ const RESOURCES: ReadonlyArray<{
  */
 export function identityFromSts(answer: StsAnswer, expectedPartition: StsPartition): CallerIdentity {
   const arn = ARN.exec(answer.arn);
-  if (arn === null) throw new GateProblem("principal_unsupported", "STS returned an ARN the gate does not recognise.");
+  if (arn === null) throw new GateError("principal_unsupported", "STS returned an ARN the gate does not recognise.");
   const [, partition, service, account, resource] = arn as unknown as [string, StsPartition, string, string, string];
   if (partition !== expectedPartition) {
-    throw new GateProblem("sts_inconsistent_identity", "The ARN's partition is not the endpoint's partition.");
+    throw new GateError("sts_inconsistent_identity", "The ARN's partition is not the endpoint's partition.");
   }
   if (answer.account !== account) {
-    throw new GateProblem("sts_inconsistent_identity", "Account does not match the ARN's account.");
+    throw new GateError("sts_inconsistent_identity", "Account does not match the ARN's account.");
   }
   for (const shape of RESOURCES) {
     if (shape.service !== service) continue;
     const m = shape.pattern.exec(resource);
     if (m === null) continue;
     if (!shape.userId(account, m).test(answer.userId)) {
-      throw new GateProblem("sts_inconsistent_identity", `UserId does not fit a principal of type ${shape.type}.`);
+      throw new GateError("sts_inconsistent_identity", `UserId does not fit a principal of type ${shape.type}.`);
     }
     return { ...answer, type: shape.type, principal: shape.canonical(account, m, partition), partition };
   }
-  throw new GateProblem("principal_unsupported", "STS returned a principal type the gate does not support.");
+  throw new GateError("principal_unsupported", "STS returned a principal type the gate does not support.");
 }
 
 function escapeRegExp(s: string): string {

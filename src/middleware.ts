@@ -5,6 +5,7 @@ import type { CallerIdentity } from "./identity.ts";
 import { log } from "./log.ts";
 import { decisionFor } from "./observe/decision.ts";
 import { compilePolicy, PolicySchema, type Grants, type Policy, type PolicyDecision, type PolicyDocument } from "./policy.ts";
+import { GateError } from "./errors.ts";
 import { GateProblem } from "./problem.ts";
 import type { RevocationFacts } from "./revocation/match.ts";
 import { IdentityCache, type Resolved } from "./verify/isolate-cache.ts";
@@ -105,7 +106,7 @@ export function stsAuth(options: StsAuthOptions | ((c: Context) => StsAuthOption
       record.allow(decision.rule, decision.pattern);
       c.set("caller", { ...identity, rule: decision.rule, cache: resolved.cache, accessKeyId: resolved.accessKeyId });
     } catch (error) {
-      throw record.refused(error);
+      throw record.refused(asProblem(error));
     }
     await next();
     record.answered(c);
@@ -115,7 +116,7 @@ export function stsAuth(options: StsAuthOptions | ((c: Context) => StsAuthOption
       await verify(c, next);
     } catch (error) {
       // Thrown before the line was written (the options or the policy): still one line.
-      throw decisionFor(c).refused(error);
+      throw decisionFor(c).refused(asProblem(error));
     }
   });
 }
@@ -131,6 +132,11 @@ function verifierFor(o: StsAuthOptions, fallbackCache: IdentityCache): Verifier 
     rateLimiter: o.rateLimiter,
     revocations: o.revocations,
   });
+}
+
+/** The HTTP edge: a rule's plain GateError becomes the problem+json HTTPException. */
+function asProblem(error: unknown): unknown {
+  return error instanceof GateError ? GateProblem.from(error) : error;
 }
 
 function clientKey(c: Context): string {

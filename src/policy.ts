@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { identityFromSts, PRINCIPAL_TYPES, type CallerIdentity, type PrincipalType } from "./identity.ts";
-import { GateProblem } from "./problem.ts";
+import { GateError } from "./errors.ts";
 import { isGatePath } from "./revocation/paths.ts";
 import type { StsPartition } from "./sts-endpoints.ts";
 import { compileSequence, compileWildcard, STAR, wildcardMatch } from "./wildcard.ts";
@@ -538,7 +538,7 @@ export function explainPolicy(doc: PolicyDocument, input: ExplainRequest): Expla
     try {
       return identityFromSts({ arn: input.arn, account, userId }, partition as StsPartition);
     } catch (error) {
-      const detail = error instanceof GateProblem ? error.detail : oneLine(error);
+      const detail = error instanceof GateError ? error.detail : oneLine(error);
       throw new Error(`${input.userId === undefined ? "--arn" : "--arn/--user-id"}: the gate would refuse this identity from STS: ${detail}`);
     }
   };

@@ -1,4 +1,4 @@
-import { GateProblem } from "../problem.ts";
+import { GateError } from "../errors.ts";
 
 /**
  * Rule `noMethodOverrideParameter` (ATTACKS #17): Laravel, Symfony and Express's
@@ -11,7 +11,7 @@ export function checkNoMethodOverride(search: string): void {
   if (search === "" || !/method/i.test(search)) return;
   for (const name of new URLSearchParams(search).keys()) {
     if (name.toLowerCase() === "_method") {
-      throw new GateProblem("method_override", "The query names a method override (_method); the gate forwards only the method it checked.");
+      throw new GateError("method_override", "The query names a method override (_method); the gate forwards only the method it checked.");
     }
   }
 }

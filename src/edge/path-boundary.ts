@@ -1,4 +1,4 @@
-import { GateProblem } from "../problem.ts";
+import { GateError } from "../errors.ts";
 
 /**
  * Rule `originPathBoundary` (ATTACKS #20): when ORIGIN_URL has a path, that prefix is a boundary.
@@ -19,7 +19,7 @@ import { GateProblem } from "../problem.ts";
 export function checkOriginPath(prefix: string, pathname: string): void {
   if (prefix === "" || prefix === "/") return;
   if (escapesPrefix(pathname)) {
-    throw new GateProblem("path_outside_prefix", "The request path has a segment that an origin could resolve above the gate's path prefix.");
+    throw new GateError("path_outside_prefix", "The request path has a segment that an origin could resolve above the gate's path prefix.");
   }
 }
 

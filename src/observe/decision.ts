@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { Resolved } from "../verify/isolate-cache.ts";
 import { log, type DecisionLog } from "../log.ts";
-import { GateProblem } from "../problem.ts";
+import { refusalOf } from "../problem.ts";
 import { writeDecisionPoint, type MetricsSink } from "./metrics.ts";
 
 /** Joins the gate's line, the origin's logs and the client's report of one request. */
@@ -96,7 +96,7 @@ export class Decision {
 
   /** A refusal or failure thrown before the app answered; returns it, to be rethrown. */
   refused(error: unknown): unknown {
-    this.finish({ status: error instanceof GateProblem ? error.status : 500, error });
+    this.finish({ status: refusalOf(error)?.status ?? 500, error });
     return error;
   }
 
@@ -118,10 +118,11 @@ export class Decision {
     let outcome: DecisionLog["outcome"];
     let code: DecisionLog["code"];
     let detail: string | undefined;
-    if (error instanceof GateProblem) {
-      code = error.code;
-      detail = error.detail;
-      outcome = error.status >= 500 ? "error" : "deny";
+    const refusal = refusalOf(error);
+    if (refusal) {
+      code = refusal.code;
+      detail = refusal.detail;
+      outcome = refusal.status >= 500 ? "error" : "deny";
     } else if (error !== undefined && status >= 500) {
       // Not a refusal the gate chose: a bug, reported as what the client got.
       code = "internal_error";

@@ -1,5 +1,5 @@
 import { log } from "../log.ts";
-import { GateProblem, problemResponse } from "../problem.ts";
+import { GateProblem, problemResponse, refusalOf } from "../problem.ts";
 import { parseRevocationRequest, type RevocationEntry } from "./entry.ts";
 import { isGatePath, REVOCATIONS_PATH } from "./paths.ts";
 import type { RevocationSnapshot } from "./snapshot.ts";
@@ -77,7 +77,8 @@ export async function handleAdminRequest(route: AdminRoute, request: Request, ac
       }
     }
   } catch (error) {
-    if (error instanceof GateProblem) return error.getResponse();
+    const refusal = refusalOf(error);
+    if (refusal) return problemResponse(refusal.code, refusal.detail);
     throw error;
   }
 }

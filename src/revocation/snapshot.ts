@@ -1,6 +1,6 @@
 import { withDeadline } from "../deadline.ts";
 import { log } from "../log.ts";
-import { GateProblem } from "../problem.ts";
+import { GateError } from "../errors.ts";
 import { activeOf, type RevocationEntry } from "./entry.ts";
 import { findRevocation, revokedDetail, type ActiveRevocation, type RevocationFacts } from "./match.ts";
 import type { RevocationStore } from "./store.ts";
@@ -46,11 +46,11 @@ export class RevocationSnapshot {
     readonly clock: () => number = Date.now,
   ) {}
 
-  /** Throws GateProblem `revoked` when an active entry selects the request. */
+  /** Throws GateError `revoked` when an active entry selects the request. */
   async check(facts: RevocationFacts): Promise<void> {
     const entries = await this.current();
     const hit = findRevocation(entries, facts, this.clock());
-    if (hit !== undefined) throw new GateProblem("revoked", revokedDetail(hit));
+    if (hit !== undefined) throw new GateError("revoked", revokedDetail(hit));
   }
 
   /** Rule `revocationLocalApply`: the isolate that accepted a revocation applies it at once. */
@@ -101,7 +101,7 @@ export class RevocationSnapshot {
       this.retryAt = started + 1000;
       log({ event: "kv", level: age < REVOCATION_MAX_STALE_MS ? "warn" : "error", message: "could not read the revocation set from KV" });
       if (this.copy === undefined || age >= REVOCATION_MAX_STALE_MS) {
-        throw new GateProblem("revocations_unavailable", "The gate cannot read its revocation set; retry shortly.");
+        throw new GateError("revocations_unavailable", "The gate cannot read its revocation set; retry shortly.");
       }
     }
   }

@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { withDeadline } from "../deadline.ts";
 import type { StsAnswer } from "../identity.ts";
-import { GateProblem } from "../problem.ts";
+import { GateError } from "../errors.ts";
 import { encodeRfc3986 } from "../token/query.ts";
 import type { ValidatedToken } from "../token/validate.ts";
 
@@ -64,7 +64,7 @@ const THROTTLING_CODES = new Set(["Throttling", "ThrottlingException", "RequestL
 class Timeout extends Error {}
 
 /**
- * Executes the presigned request and returns STS's answer, or throws the GateProblem that
+ * Executes the presigned request and returns STS's answer, or throws the GateError that
  * describes how STS failed. Anything STS says that is not a clean JSON GetCallerIdentity
  * result is a failure; only a refusal of the signature or key is the caller's fault (401).
  */
@@ -78,34 +78,34 @@ export async function exchangeWithSts(token: ValidatedToken, options: StsExchang
   try {
     return await withDeadline(exchange(), { ms: options.timeoutMs, onTimeout: { reject: () => new Timeout() }, controller });
   } catch (error) {
-    if (error instanceof GateProblem) throw error;
-    if (error instanceof Timeout) throw new GateProblem("sts_timeout", `STS did not answer within ${options.timeoutMs} ms.`);
-    throw new GateProblem("sts_unreachable", "The request to STS failed.", { cause: error });
+    if (error instanceof GateError) throw error;
+    if (error instanceof Timeout) throw new GateError("sts_timeout", `STS did not answer within ${options.timeoutMs} ms.`);
+    throw new GateError("sts_unreachable", "The request to STS failed.", { cause: error });
   }
 }
 
 function interpret(response: Response, body: string): StsAnswer {
   const { status } = response;
   if (status >= 300 && status < 400) {
-    throw new GateProblem("sts_redirect", `STS answered ${status}; redirects are never followed.`);
+    throw new GateError("sts_redirect", `STS answered ${status}; redirects are never followed.`);
   }
   if (status === 200) {
-    if (!isJson(response)) throw new GateProblem("sts_bad_response", "STS answered 200 without application/json.");
+    if (!isJson(response)) throw new GateError("sts_bad_response", "STS answered 200 without application/json.");
     const parsed = GetCallerIdentityResponse.safeParse(parseJson(body));
-    if (!parsed.success) throw new GateProblem("sts_bad_response", "STS's answer does not match the GetCallerIdentity schema.");
+    if (!parsed.success) throw new GateError("sts_bad_response", "STS's answer does not match the GetCallerIdentity schema.");
     const result = parsed.data.GetCallerIdentityResponse.GetCallerIdentityResult;
     return { arn: result.Arn, account: result.Account, userId: result.UserId };
   }
-  if (status === 429) throw new GateProblem("sts_throttled", "STS is throttling.");
-  if (status >= 500) throw new GateProblem("sts_unavailable", `STS answered ${status}.`);
+  if (status === 429) throw new GateError("sts_throttled", "STS is throttling.");
+  if (status >= 500) throw new GateError("sts_unavailable", `STS answered ${status}.`);
   if (status === 400 || status === 403) {
     const code = isJson(response) ? StsError.safeParse(parseJson(body)).data?.Error.Code : undefined;
-    if (code !== undefined && THROTTLING_CODES.has(code)) throw new GateProblem("sts_throttled", "STS is throttling.");
+    if (code !== undefined && THROTTLING_CODES.has(code)) throw new GateError("sts_throttled", "STS is throttling.");
     if (status === 403 || code !== undefined) {
-      throw new GateProblem("sts_refused", `STS refused the token${code && /^[A-Za-z]{1,64}$/.test(code) ? ` (${code})` : ""}.`);
+      throw new GateError("sts_refused", `STS refused the token${code && /^[A-Za-z]{1,64}$/.test(code) ? ` (${code})` : ""}.`);
     }
   }
-  throw new GateProblem("sts_bad_response", `STS answered ${status}.`);
+  throw new GateError("sts_bad_response", `STS answered ${status}.`);
 }
 
 function isJson(response: Response): boolean {
@@ -125,13 +125,13 @@ async function readCapped(response: Response, max: number): Promise<string> {
   const declared = Number(response.headers.get("content-length"));
   if (declared > max) {
     await response.body?.cancel();
-    throw new GateProblem("sts_bad_response", "STS's answer is larger than 64 KiB.");
+    throw new GateError("sts_bad_response", "STS's answer is larger than 64 KiB.");
   }
   if (response.body === null) return "";
   // A declared length within the cap is read in one call; the runtime holds the body to it.
   if (/^\d{1,5}$/.test(response.headers.get("content-length") ?? "")) {
     const bytes = await response.arrayBuffer();
-    if (bytes.byteLength > max) throw new GateProblem("sts_bad_response", "STS's answer is larger than 64 KiB.");
+    if (bytes.byteLength > max) throw new GateError("sts_bad_response", "STS's answer is larger than 64 KiB.");
     return new TextDecoder().decode(bytes);
   }
   const reader = response.body.getReader();
@@ -143,7 +143,7 @@ async function readCapped(response: Response, max: number): Promise<string> {
     size += value.byteLength;
     if (size > max) {
       await reader.cancel();
-      throw new GateProblem("sts_bad_response", "STS's answer is larger than 64 KiB.");
+      throw new GateError("sts_bad_response", "STS's answer is larger than 64 KiB.");
     }
     chunks.push(value);
   }

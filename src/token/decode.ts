@@ -1,4 +1,4 @@
-import { GateProblem } from "../problem.ts";
+import { GateError } from "../errors.ts";
 
 export const TOKEN_PREFIX = "k8s-aws-v1.";
 
@@ -9,7 +9,7 @@ for (let i = 0; i < ALPHABET.length; i++) SEXTET[ALPHABET.charCodeAt(i)] = i;
 /** Rule `tokenPrefix`. */
 export function stripPrefix(token: string): string {
   if (!token.startsWith(TOKEN_PREFIX)) {
-    throw new GateProblem("token_prefix", `Tokens start with ${TOKEN_PREFIX}`);
+    throw new GateError("token_prefix", `Tokens start with ${TOKEN_PREFIX}`);
   }
   return token.slice(TOKEN_PREFIX.length);
 }
@@ -22,7 +22,7 @@ export function stripPrefix(token: string): string {
  */
 export function decodeBase64url(text: string): Uint8Array {
   const n = text.length;
-  if (n === 0 || n % 4 === 1) throw new GateProblem("token_encoding", "The base64url payload has an impossible length.");
+  if (n === 0 || n % 4 === 1) throw new GateError("token_encoding", "The base64url payload has an impossible length.");
   const out = new Uint8Array(Math.floor((n * 3) / 4));
   let acc = 0;
   let bits = 0;
@@ -30,7 +30,7 @@ export function decodeBase64url(text: string): Uint8Array {
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     const v = c < 128 ? SEXTET[c]! : -1;
-    if (v < 0) throw new GateProblem("token_encoding", "The payload has a character outside the base64url alphabet.");
+    if (v < 0) throw new GateError("token_encoding", "The payload has a character outside the base64url alphabet.");
     acc = (acc << 6) | v;
     bits += 6;
     if (bits >= 8) {
@@ -39,7 +39,7 @@ export function decodeBase64url(text: string): Uint8Array {
     }
     acc &= (1 << bits) - 1;
   }
-  if (acc !== 0) throw new GateProblem("token_encoding", "The payload's last character is not canonical.");
+  if (acc !== 0) throw new GateError("token_encoding", "The payload's last character is not canonical.");
   return out;
 }
 
@@ -50,6 +50,6 @@ export function decodeUtf8(bytes: Uint8Array): string {
   try {
     return UTF8.decode(bytes);
   } catch {
-    throw new GateProblem("token_not_utf8", "The payload is not valid UTF-8.");
+    throw new GateError("token_not_utf8", "The payload is not valid UTF-8.");
   }
 }

@@ -1,4 +1,4 @@
-import { GateProblem } from "../problem.ts";
+import { GateError } from "../errors.ts";
 import { lookupStsEndpoint, type StsEndpoint } from "../sts-endpoints.ts";
 
 export interface PresignedUrl {
@@ -17,32 +17,32 @@ const SCHEME = "https://";
  */
 export function parsePresignedUrl(text: string): PresignedUrl {
   if (!/^[\x21-\x7e]+$/.test(text)) {
-    throw new GateProblem("token_url_malformed", "The URL has spaces, control or non-ASCII characters.");
+    throw new GateError("token_url_malformed", "The URL has spaces, control or non-ASCII characters.");
   }
   if (!text.startsWith(SCHEME)) {
-    throw new GateProblem("token_url_scheme", "The URL must start with https://");
+    throw new GateError("token_url_scheme", "The URL must start with https://");
   }
   if (text.includes("#")) {
-    throw new GateProblem("token_url_fragment", "The URL must not carry a fragment.");
+    throw new GateError("token_url_fragment", "The URL must not carry a fragment.");
   }
   const rest = text.slice(SCHEME.length);
   const authorityEnd = firstIndexOf(rest, "/", "?");
   const authority = rest.slice(0, authorityEnd);
   if (authority.includes("@")) {
-    throw new GateProblem("token_url_userinfo", "The URL must not carry userinfo.");
+    throw new GateError("token_url_userinfo", "The URL must not carry userinfo.");
   }
   if (authority.includes(":")) {
-    throw new GateProblem("token_url_port", "The URL must not carry a port.");
+    throw new GateError("token_url_port", "The URL must not carry a port.");
   }
   const endpoint = lookupStsEndpoint(authority);
   if (endpoint === undefined) {
-    throw new GateProblem("sts_host_unknown", "The URL's host is not in the table of STS endpoints.");
+    throw new GateError("sts_host_unknown", "The URL's host is not in the table of STS endpoints.");
   }
   const pathAndQuery = rest.slice(authorityEnd);
   const queryStart = pathAndQuery.indexOf("?");
   const path = queryStart === -1 ? pathAndQuery : pathAndQuery.slice(0, queryStart);
   if (path !== "/") {
-    throw new GateProblem("token_url_path", "The URL's path must be exactly /.");
+    throw new GateError("token_url_path", "The URL's path must be exactly /.");
   }
   return { endpoint, rawQuery: queryStart === -1 ? "" : pathAndQuery.slice(queryStart + 1) };
 }

@@ -1,4 +1,4 @@
-import { GateProblem } from "../problem.ts";
+import { GateError } from "../errors.ts";
 
 /** The SigV4 presign set plus the two STS parameters; nothing else may reach STS. */
 export const ALLOWED_PARAMETERS = [
@@ -37,25 +37,25 @@ export function parseStrictQuery(rawQuery: string): QueryParameters {
   const seen = new Set<string>();
   for (const pair of rawQuery.split("&")) {
     const eq = pair.indexOf("=");
-    if (eq === -1) throw new GateProblem("query_malformed", "Every query parameter must be name=value.");
+    if (eq === -1) throw new GateError("query_malformed", "Every query parameter must be name=value.");
     const rawName = pair.slice(0, eq);
     const rawValue = pair.slice(eq + 1);
-    if (rawName === "") throw new GateProblem("query_malformed", "A query parameter has an empty name.");
+    if (rawName === "") throw new GateError("query_malformed", "A query parameter has an empty name.");
     if (!RAW_COMPONENT.test(rawName) || !RAW_COMPONENT.test(rawValue)) {
-      throw new GateProblem("query_malformed", "The query has a character that must be percent-encoded, or a bad escape.");
+      throw new GateError("query_malformed", "The query has a character that must be percent-encoded, or a bad escape.");
     }
     const name = percentDecode(rawName);
     const folded = name.toLowerCase();
     if (seen.has(folded)) {
       const known = ALLOWED_BY_FOLDED.get(folded);
-      throw new GateProblem(
+      throw new GateError(
         "query_duplicate_parameter",
         known ? `The parameter ${known} appears more than once, in some letter case.` : "A parameter appears more than once.",
       );
     }
     seen.add(folded);
     if (!ALLOWED.has(name)) {
-      throw new GateProblem("query_unknown_parameter", `Only these parameters are allowed: ${ALLOWED_PARAMETERS.join(", ")}.`);
+      throw new GateError("query_unknown_parameter", `Only these parameters are allowed: ${ALLOWED_PARAMETERS.join(", ")}.`);
     }
     params[name as ParameterName] = percentDecode(rawValue);
   }
@@ -77,7 +77,7 @@ function percentDecode(raw: string): string {
   try {
     return UTF8.decode(new Uint8Array(bytes));
   } catch {
-    throw new GateProblem("query_malformed", "A percent-escape does not decode to UTF-8.");
+    throw new GateError("query_malformed", "A percent-escape does not decode to UTF-8.");
   }
 }
 

@@ -1,4 +1,4 @@
-import { GateProblem } from "../problem.ts";
+import { GateError } from "../errors.ts";
 import type { StsEndpoint } from "../sts-endpoints.ts";
 import { bearerToken } from "./bearer.ts";
 import { decodeBase64url, decodeUtf8, stripPrefix } from "./decode.ts";
@@ -31,7 +31,7 @@ export interface ValidatedToken {
 
 /**
  * The whole local validation, as one sequence of named rules (after aws-iam-authenticator's
- * `Verify`). Each throws a GateProblem with its own code; none makes a network call.
+ * `Verify`). Each throws a GateError with its own code; none makes a network call.
  */
 export function validateAuthorization(authorization: string | null | undefined, now: number): ValidatedToken {
   return validateToken(bearerToken(authorization), now);
@@ -80,24 +80,24 @@ type Required = Record<(typeof REQUIRED)[number], string>;
 /** Rule `requiredParameters`. */
 export function requireParameters(params: QueryParameters): Required {
   for (const name of REQUIRED) {
-    if (params[name] === undefined) throw new GateProblem("parameter_missing", `The token lacks ${name}.`);
+    if (params[name] === undefined) throw new GateError("parameter_missing", `The token lacks ${name}.`);
   }
   return params as Required;
 }
 
 /** Rule `actionIsGetCallerIdentity`: any other action's response could echo attacker data. */
 export function checkAction(action: string): void {
-  if (action !== "GetCallerIdentity") throw new GateProblem("action_invalid", "Action must be GetCallerIdentity.");
+  if (action !== "GetCallerIdentity") throw new GateError("action_invalid", "Action must be GetCallerIdentity.");
 }
 
 /** Rule `versionIs20110615`. */
 export function checkVersion(version: string): void {
-  if (version !== "2011-06-15") throw new GateProblem("version_invalid", "Version must be 2011-06-15.");
+  if (version !== "2011-06-15") throw new GateError("version_invalid", "Version must be 2011-06-15.");
 }
 
 /** Rule `algorithmIsSigV4`. */
 export function checkAlgorithm(algorithm: string): void {
-  if (algorithm !== "AWS4-HMAC-SHA256") throw new GateProblem("algorithm_invalid", "X-Amz-Algorithm must be AWS4-HMAC-SHA256.");
+  if (algorithm !== "AWS4-HMAC-SHA256") throw new GateError("algorithm_invalid", "X-Amz-Algorithm must be AWS4-HMAC-SHA256.");
 }
 
 /**
@@ -106,14 +106,14 @@ export function checkAlgorithm(algorithm: string): void {
  */
 export function checkSignedHeaders(signedHeaders: string): void {
   if (signedHeaders !== REQUIRED_SIGNED_HEADERS) {
-    throw new GateProblem("signed_headers_invalid", `X-Amz-SignedHeaders must be exactly ${REQUIRED_SIGNED_HEADERS}.`);
+    throw new GateError("signed_headers_invalid", `X-Amz-SignedHeaders must be exactly ${REQUIRED_SIGNED_HEADERS}.`);
   }
 }
 
 /** Rule `signatureShape`. */
 export function checkSignature(signature: string): void {
   if (!/^[0-9a-f]{64}$/.test(signature)) {
-    throw new GateProblem("signature_malformed", "X-Amz-Signature must be 64 lowercase hex digits.");
+    throw new GateError("signature_malformed", "X-Amz-Signature must be 64 lowercase hex digits.");
   }
 }
 
@@ -122,7 +122,7 @@ const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 /** Rule `amzDateShape`: a real calendar instant, not merely twelve digits. */
 export function parseAmzDate(amzDate: string): number {
   const m = AMZ_DATE.exec(amzDate);
-  if (m === null) throw new GateProblem("date_malformed", "X-Amz-Date must look like 20260102T030405Z.");
+  if (m === null) throw new GateError("date_malformed", "X-Amz-Date must look like 20260102T030405Z.");
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
   const t = Date.UTC(y, mo - 1, d, h, mi, s);
   const back = new Date(t);
@@ -134,7 +134,7 @@ export function parseAmzDate(amzDate: string): number {
     back.getUTCMinutes() !== mi ||
     back.getUTCSeconds() !== s
   ) {
-    throw new GateProblem("date_malformed", "X-Amz-Date is not a real date and time.");
+    throw new GateError("date_malformed", "X-Amz-Date is not a real date and time.");
   }
   return t;
 }
@@ -148,14 +148,14 @@ const CREDENTIAL = /^([A-Z0-9]{16,128})\/(\d{8})\/([a-z0-9-]{1,32})\/sts\/aws4_r
 export function checkCredentialScope(credential: string, amzDate: string, endpoint: StsEndpoint): string {
   const m = CREDENTIAL.exec(credential);
   if (m === null) {
-    throw new GateProblem("credential_malformed", "X-Amz-Credential must be <key>/<yyyymmdd>/<region>/sts/aws4_request.");
+    throw new GateError("credential_malformed", "X-Amz-Credential must be <key>/<yyyymmdd>/<region>/sts/aws4_request.");
   }
   const [, accessKeyId, date, region] = m as unknown as [string, string, string, string];
   if (date !== amzDate.slice(0, 8)) {
-    throw new GateProblem("credential_date_mismatch", "The credential scope's date must be X-Amz-Date's date.");
+    throw new GateError("credential_date_mismatch", "The credential scope's date must be X-Amz-Date's date.");
   }
   if (region !== endpoint.region) {
-    throw new GateProblem("credential_region_mismatch", `Tokens for ${endpoint.host} are scoped to ${endpoint.region}.`);
+    throw new GateError("credential_region_mismatch", `Tokens for ${endpoint.host} are scoped to ${endpoint.region}.`);
   }
   return accessKeyId;
 }
@@ -164,7 +164,7 @@ export function checkCredentialScope(credential: string, amzDate: string, endpoi
 export function checkExpires(expires: string | undefined): void {
   if (expires === undefined) return;
   if (!/^(0|[1-9][0-9]{0,2})$/.test(expires) || Number(expires) > MAX_EXPIRES_SECONDS) {
-    throw new GateProblem("expires_invalid", `X-Amz-Expires must be an integer from 0 to ${MAX_EXPIRES_SECONDS}.`);
+    throw new GateError("expires_invalid", `X-Amz-Expires must be an integer from 0 to ${MAX_EXPIRES_SECONDS}.`);
   }
 }
 
@@ -175,9 +175,9 @@ export function checkExpires(expires: string | undefined): void {
  */
 export function checkLifetime(signedAt: number, now: number): number {
   if (signedAt > now + MAX_CLOCK_SKEW_MS) {
-    throw new GateProblem("token_not_yet_valid", "X-Amz-Date is more than 60 seconds in the future.");
+    throw new GateError("token_not_yet_valid", "X-Amz-Date is more than 60 seconds in the future.");
   }
   const expiresAt = signedAt + TOKEN_LIFETIME_MS;
-  if (now >= expiresAt) throw new GateProblem("token_expired", "The token is more than 15 minutes old.");
+  if (now >= expiresAt) throw new GateError("token_expired", "The token is more than 15 minutes old.");
   return expiresAt;
 }

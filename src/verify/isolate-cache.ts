@@ -1,6 +1,6 @@
 import type { CallerIdentity } from "../identity.ts";
 import type { CacheSource } from "../log.ts";
-import type { GateProblem } from "../problem.ts";
+import type { GateError } from "../errors.ts";
 import { ExpiringLru } from "./lru.ts";
 import { SingleFlight } from "./single-flight.ts";
 
@@ -26,7 +26,7 @@ export interface Resolved extends Verified {
  */
 export class IdentityCache {
   readonly identities: ExpiringLru<Verified>;
-  readonly refused: ExpiringLru<GateProblem>;
+  readonly refused: ExpiringLru<GateError>;
   readonly flights = new SingleFlight<Resolved>();
 
   constructor(maxEntries = DEFAULT_MEMORY_ENTRIES) {

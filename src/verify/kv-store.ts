@@ -1,7 +1,7 @@
 import { withDeadline } from "../deadline.ts";
 import { identityFromSts, type CallerIdentity, type StsAnswer } from "../identity.ts";
 import { log } from "../log.ts";
-import { GateProblem } from "../problem.ts";
+import { GateError } from "../errors.ts";
 import type { ValidatedToken } from "../token/validate.ts";
 
 /** KV refuses an expiration less than 60 s ahead; such an entry is not stored at all. */
@@ -29,7 +29,7 @@ export async function readIdentity(kv: KVNamespace, key: string, token: Validate
     // Stored data goes through the same checks as a fresh STS answer.
     return identityFromSts(answer, token.endpoint.partition);
   } catch (error) {
-    if (!(error instanceof GateProblem)) log({ event: "kv", level: "warn", message: "KV read failed; calling STS" });
+    if (!(error instanceof GateError)) log({ event: "kv", level: "warn", message: "KV read failed; calling STS" });
     return undefined;
   }
 }

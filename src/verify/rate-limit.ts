@@ -1,4 +1,4 @@
-import { GateProblem } from "../problem.ts";
+import { GateError } from "../errors.ts";
 
 /**
  * STS throttles per account, so a flood of junk that each cost an STS call could lock real
@@ -13,5 +13,5 @@ export async function admitUpstream(limiter: RateLimit, key: string): Promise<vo
   } catch {
     return;
   }
-  if (!outcome.success) throw new GateProblem("rate_limited", "Too many token verifications from this client; retry later.");
+  if (!outcome.success) throw new GateError("rate_limited", "Too many token verifications from this client; retry later.");
 }

@@ -1,5 +1,5 @@
 import { identityFromSts } from "../identity.ts";
-import { GateProblem } from "../problem.ts";
+import { GateError } from "../errors.ts";
 import type { RevocationFacts } from "../revocation/match.ts";
 import { DEFAULT_STS_TIMEOUT_MS, exchangeWithSts, type Fetcher as StsFetch } from "../sts/exchange.ts";
 import { bearerToken } from "../token/bearer.ts";
@@ -40,7 +40,7 @@ export interface VerifyContext {
 
 export interface Verifier {
   /**
-   * The caller behind an `Authorization` header, or a GateProblem with the stable code of the
+   * The caller behind an `Authorization` header, or a GateError with the stable code of the
    * first rule that refused.
    */
   verify(authorization: string | null | undefined, context?: VerifyContext): Promise<Resolved>;
@@ -80,7 +80,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     } catch (error) {
       // Rule `refusedTokenMemory`: only a refusal is the token's own fault; outages must not
       // lock a good token out.
-      if (error instanceof GateProblem && error.code === "sts_refused") memory.refused.set(key, error, token.expiresAt);
+      if (error instanceof GateError && error.code === "sts_refused") memory.refused.set(key, error, token.expiresAt);
       throw error;
     }
     const stsMs = clock() - started;
@@ -107,7 +107,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       } else {
         // 4. Refused memory: a token STS refused is never sent to STS again.
         const refusal = memory.refused.get(key, now);
-        if (refusal) throw new GateProblem(refusal.code, refusal.detail);
+        if (refusal) throw new GateError(refusal.code, refusal.detail);
         // 5. Local rules: every rule of src/token/, none of which makes a call.
         const token = validateToken(tokenText, now);
         trace.accessKeyId = token.accessKeyId;

@@ -6,7 +6,7 @@
  * is also written to dist/bench/validate-<name>.json, which the harness reads for BENCHMARKS.md.
  */
 import { expect, test } from "vitest";
-import { GateProblem } from "../../src/problem";
+import { GateError } from "../../src/errors";
 import { validateAuthorization } from "../../src/token/validate";
 import { encodeToken, presignUrl, TEST_AUDIENCE } from "../support/tokens";
 
@@ -23,7 +23,7 @@ test("validateAuthorization", async ({ bench }) => {
   const expiredNow = signedAt + 16 * 60_000;
   expect(validateAuthorization(alice, now).accessKeyId).toBe("AKIAEMULATORALICE001");
   expect(validateAuthorization(deployer, now).securityToken).toBeDefined();
-  expect(() => validateAuthorization(expired, expiredNow)).toThrow(GateProblem);
+  expect(() => validateAuthorization(expired, expiredNow)).toThrow(GateError);
 
   let sink = 0;
   await bench("valid token (alice, long-term key)", { writeResult: "dist/bench/validate-alice.json" }, () => {
@@ -36,7 +36,7 @@ test("validateAuthorization", async ({ bench }) => {
     try {
       validateAuthorization(expired, expiredNow);
     } catch (error) {
-      sink += (error as GateProblem).status;
+      sink += (error as GateError).status;
     }
   }).run(OPTIONS);
   expect(sink).toBeGreaterThan(0);

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
 import { describe, expect, it } from "vitest";
 import { stsAuth, type StsAuthVariables } from "../../src/middleware";
 import { GateProblem } from "../../src/problem";
@@ -30,9 +31,36 @@ describe("stsAuth", () => {
   });
 
   it("throws problem+json refusals as HTTPExceptions", async () => {
-    const res = await app().request("/x");
+    // The app's onError only records what reached it, so the assertion is on what stsAuth threw.
+    let thrown: unknown;
+    const a = new Hono();
+    a.use("*", stsAuth({ audience: TEST_AUDIENCE, policy: { allow: ["arn:aws:iam::111122223333:user/*"] }, sts: env.STS }));
+    a.get("*", (c) => c.text("reached"));
+    a.onError((e) => {
+      thrown = e;
+      return new Response("recorded", { status: 599 });
+    });
+    expect((await a.request("/x")).status).toBe(599);
+    expect(thrown).toBeInstanceOf(HTTPException);
+    const response = (thrown as HTTPException).getResponse();
+    expect(response.status).toBe(401);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    expect(((await response.json()) as { code: string }).code).toBe("authorization_missing");
+  });
+
+  it("answers an app without onError with the problem+json itself (Hono's HTTPException handling)", async () => {
+    const a = new Hono();
+    a.use("*", stsAuth({ audience: TEST_AUDIENCE, policy: { allow: ["arn:aws:iam::111122223333:user/*"] }, sts: env.STS }));
+    a.get("*", (c) => c.text("reached"));
+    const res = await a.request("/x", { headers: { authorization: "Basic x" } });
     expect(res.status).toBe(401);
     expect(res.headers.get("content-type")).toBe("application/problem+json");
+  });
+
+  it("checks object options when it is built", () => {
+    expect(() => stsAuth({ audience: "", policy: { allow: [] } })).toThrow(TypeError);
+    expect(() => stsAuth({ audience: TEST_AUDIENCE, policy: null as unknown as { allow: string[] } })).toThrow(TypeError);
+    expect(() => stsAuth({ audience: TEST_AUDIENCE, policy: { allow: [] }, timeoutMs: -1 })).toThrow(TypeError);
   });
 
   describe("rate limiting STS-bound verifications per client", () => {

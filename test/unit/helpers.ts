@@ -1,18 +1,18 @@
 import { expect } from "vitest";
 import fixtures from "../fixtures/aws-cli-tokens.json";
-import { GateProblem, type ProblemCode } from "../../src/problem";
+import { GateError, type ProblemCode } from "../../src/errors";
 
 /** Runs `fn` and asserts it refused with exactly `code`; a pass or any other error fails the test. */
-export function expectProblem(fn: () => unknown, code: ProblemCode): GateProblem {
+export function expectProblem(fn: () => unknown, code: ProblemCode): GateError {
   let thrown: unknown;
   try {
     fn();
   } catch (e) {
     thrown = e;
   }
-  expect(thrown, `expected GateProblem ${code}`).toBeInstanceOf(GateProblem);
-  expect((thrown as GateProblem).code).toBe(code);
-  return thrown as GateProblem;
+  expect(thrown, `expected GateError ${code}`).toBeInstanceOf(GateError);
+  expect((thrown as GateError).code).toBe(code);
+  return thrown as GateError;
 }
 
 export type RecordedToken = (typeof fixtures.tokens)[number];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { checkOriginPath, escapesPrefix } from "../../src/edge/path-boundary";
-import { GateProblem } from "../../src/problem";
+import { GateError } from "../../src/errors";
 
 /** As the Worker sees a path: after the URL parser (dot segments resolved, escapes kept). */
 const parsed = (path: string) => new URL(`https://gate.invalid${path}`).pathname;
@@ -30,7 +30,7 @@ describe("originPathBoundary (ATTACKS #20)", () => {
     "/%uff0e%uff0e/x",
   ])("refuses %s", (path) => {
     expect(escapesPrefix(parsed(path))).toBe(true);
-    expect(() => checkOriginPath("/base", parsed(path))).toThrowError(GateProblem);
+    expect(() => checkOriginPath("/base", parsed(path))).toThrowError(GateError);
   });
 
   it.each(["/", "/a/b", "/a;b=1/c", "/a/b;v=2", "/...", "/..a/.b", "/%2e%2ea/x", "/a%20b", "/a%3bb", "/a%25", "/caf%C3%A9", "/%u0041"])("passes %s", (path) => {
@@ -43,9 +43,9 @@ describe("originPathBoundary (ATTACKS #20)", () => {
       checkOriginPath("/base/", parsed("/..;/x"));
       expect.unreachable();
     } catch (error) {
-      expect(error).toBeInstanceOf(GateProblem);
-      expect((error as GateProblem).code).toBe("path_outside_prefix");
-      expect((error as GateProblem).status).toBe(400);
+      expect(error).toBeInstanceOf(GateError);
+      expect((error as GateError).code).toBe("path_outside_prefix");
+      expect((error as GateError).status).toBe(400);
     }
   });
 

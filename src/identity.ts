@@ -1,8 +1,9 @@
 import { GateError } from "./errors.ts";
 import type { StsPartition } from "./sts-endpoints.ts";
 
-export const PRINCIPAL_TYPES = ["user", "assumed-role", "role", "federated-user", "root"] as const;
-export type PrincipalType = (typeof PRINCIPAL_TYPES)[number];
+import { PRINCIPAL_TYPES, type PrincipalType } from "./protocol.ts";
+
+export { PRINCIPAL_TYPES, type PrincipalType };
 
 /** What STS said, field for field. */
 export interface StsAnswer {

@@ -2,6 +2,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 import { GateError, PROBLEMS, type ProblemCode } from "./errors.ts";
+import { PROBLEM_CONTENT_TYPE, problemType } from "./protocol.ts";
 
 export { GateError, PROBLEMS, type ProblemCode };
 
@@ -18,11 +19,7 @@ const RETRY_AFTER_SECONDS: Partial<Record<ProblemCode, number>> = {
   revocations_unavailable: 5,
 };
 
-export const PROBLEM_CONTENT_TYPE = "application/problem+json";
-
-export function problemType(code: ProblemCode): string {
-  return `urn:sts-gate:problem:${code}`;
-}
+export { PROBLEM_CONTENT_TYPE, problemType };
 
 /**
  * A refusal, as an HTTPException so Hono apps that mount the gate's middleware

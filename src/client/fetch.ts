@@ -1,3 +1,4 @@
+import { problemType } from "../protocol.ts";
 import {
   checkAudience,
   createToken,
@@ -36,7 +37,7 @@ export interface GateFetchOptions {
 
 export const DEFAULT_REFRESH_BEFORE_MS = 60 * 1000;
 
-const EXPIRED_PROBLEM_TYPE = "urn:sts-gate:problem:token_expired";
+const EXPIRED_PROBLEM_TYPE = problemType("token_expired");
 
 /**
  * A `fetch` that calls a gate: it adds `Authorization: Bearer <token>`, reuses one token until

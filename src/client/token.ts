@@ -1,3 +1,4 @@
+import { AUDIENCE_HEADER, encodeRfc3986, PARAMETER_ORDER, SIGNED_HEADERS, TOKEN_LIFETIME_MS, TOKEN_PREFIX } from "../protocol.ts";
 import { AwsV4Signer } from "aws4fetch";
 import { lookupStsEndpoint, type StsEndpoint } from "../sts-endpoints.ts";
 
@@ -60,15 +61,11 @@ export class StsGateClientError extends Error {
   }
 }
 
-export const TOKEN_PREFIX = "k8s-aws-v1.";
-/** STS honours a presigned GetCallerIdentity URL for 15 minutes after X-Amz-Date. */
-export const TOKEN_LIFETIME_MS = 15 * 60 * 1000;
+export { TOKEN_LIFETIME_MS, TOKEN_PREFIX };
 /** `aws eks get-token` reports an expiry one minute before STS's. */
 export const EXPIRY_MARGIN_MS = 60 * 1000;
 /** What `aws eks get-token` signs with; STS ignores it for GetCallerIdentity, the gate requires ≤ 900. */
 const EXPIRES_SECONDS = "60";
-const AUDIENCE_HEADER = "x-k8s-aws-id";
-const SIGNED_HEADERS = "host;x-k8s-aws-id";
 const GLOBAL_HOST = "sts.amazonaws.com";
 
 /**
@@ -174,20 +171,20 @@ export async function createToken(options: CreateTokenOptions): Promise<GateToke
     throw new Error("sts-gate client: the signer produced no signature");
   }
 
-  // botocore's order: the request's own parameters, the presign parameters, the session
-  // token, the signature last.
-  const parameters: [string, string][] = [
-    ["Action", "GetCallerIdentity"],
-    ["Version", "2011-06-15"],
-    ["X-Amz-Algorithm", "AWS4-HMAC-SHA256"],
-    ["X-Amz-Credential", credential],
-    ["X-Amz-Date", amzDate],
-    ["X-Amz-Expires", EXPIRES_SECONDS],
-    ["X-Amz-SignedHeaders", SIGNED_HEADERS],
-  ];
-  if (sessionToken !== undefined) parameters.push(["X-Amz-Security-Token", sessionToken]);
-  parameters.push(["X-Amz-Signature", signature]);
-  const url = `https://${endpoint.host}/?${parameters.map(([k, v]) => `${encodeRfc3986(k)}=${encodeRfc3986(v)}`).join("&")}`;
+  // botocore's order (PARAMETER_ORDER), so the token is byte for byte what the CLI makes.
+  const values: Record<(typeof PARAMETER_ORDER)[number], string | undefined> = {
+    Action: "GetCallerIdentity",
+    Version: "2011-06-15",
+    "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
+    "X-Amz-Credential": credential,
+    "X-Amz-Date": amzDate,
+    "X-Amz-Expires": EXPIRES_SECONDS,
+    "X-Amz-SignedHeaders": SIGNED_HEADERS,
+    "X-Amz-Security-Token": sessionToken,
+    "X-Amz-Signature": signature,
+  };
+  const query = PARAMETER_ORDER.flatMap((name) => (values[name] === undefined ? [] : [`${name}=${encodeRfc3986(values[name])}`])).join("&");
+  const url = `https://${endpoint.host}/?${query}`;
 
   let expiresAt = signedAt + TOKEN_LIFETIME_MS - EXPIRY_MARGIN_MS;
   if (credentials.expiration instanceof Date) expiresAt = Math.min(expiresAt, credentials.expiration.getTime());
@@ -195,9 +192,6 @@ export async function createToken(options: CreateTokenOptions): Promise<GateToke
 }
 
 /** SigV4's URI encoding: everything but unreserved characters, uppercase hex. */
-function encodeRfc3986(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
 
 /** Unpadded base64url of an ASCII string (the URL is ASCII after encoding). */
 function base64url(ascii: string): string {

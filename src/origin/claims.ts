@@ -1,3 +1,4 @@
+import { PRINCIPAL_TYPES } from "../protocol.ts";
 /**
  * The wire contract between the gate and its origins: the header, the JWT type and the claims.
  * The gate's signer (`src/assertion/`) and the origin's verifier (`src/origin/`) both import it,
@@ -20,7 +21,7 @@ export const ASSERTION_LIFETIME_SECONDS = 60;
 export const ASSERTION_ALGORITHMS = ["EdDSA", "ES256"] as const;
 export type AssertionAlgorithm = (typeof ASSERTION_ALGORITHMS)[number];
 
-export const CALLER_PRINCIPAL_TYPES = ["user", "assumed-role", "role", "federated-user", "root"] as const;
+export const CALLER_PRINCIPAL_TYPES = PRINCIPAL_TYPES;
 export type CallerPrincipalType = (typeof CALLER_PRINCIPAL_TYPES)[number];
 
 /** The claims of an assertion, as the gate writes them. */

@@ -1,12 +1,14 @@
 import { CALLER_VERIFICATION_CODES, type CallerVerificationError } from "./verify.ts";
 
-export const PROBLEM_CONTENT_TYPE = "application/problem+json";
+import { PROBLEM_CONTENT_TYPE, problemType } from "../protocol.ts";
+
+export { PROBLEM_CONTENT_TYPE };
 
 /** The RFC 9457 body for a refusal, in the same shape as the gate's own problems. */
 export function callerProblem(error: CallerVerificationError): { body: string; status: 401 | 503; headers: Record<string, string> } {
   const { title } = CALLER_VERIFICATION_CODES[error.code];
   const body = JSON.stringify({
-    type: `urn:sts-gate:problem:${error.code}`,
+    type: problemType(error.code),
     title,
     status: error.status,
     detail: error.message,

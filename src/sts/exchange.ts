@@ -2,10 +2,10 @@ import * as z from "zod";
 import { withDeadline } from "../deadline.ts";
 import type { StsAnswer } from "../identity.ts";
 import { GateError } from "../errors.ts";
-import { encodeRfc3986 } from "../token/query.ts";
+import { AUDIENCE_HEADER, encodeRfc3986, PARAMETER_ORDER } from "../protocol.ts";
 import type { ValidatedToken } from "../token/validate.ts";
 
-export const AUDIENCE_HEADER = "x-k8s-aws-id";
+export { AUDIENCE_HEADER };
 export const DEFAULT_STS_TIMEOUT_MS = 5000;
 export const MAX_STS_BODY_BYTES = 64 * 1024;
 
@@ -23,21 +23,18 @@ export interface StsExchangeOptions {
  * are ours: the audience, which binds the signature to this gate, and the JSON Accept.
  */
 export function buildStsRequest(token: ValidatedToken, audience: string, signal?: AbortSignal): Request {
-  const params: Array<[string, string | undefined]> = [
-    ["Action", "GetCallerIdentity"],
-    ["Version", "2011-06-15"],
-    ["X-Amz-Algorithm", "AWS4-HMAC-SHA256"],
-    ["X-Amz-Credential", token.credential],
-    ["X-Amz-Date", token.amzDate],
-    ["X-Amz-Expires", token.expires],
-    ["X-Amz-SignedHeaders", token.signedHeaders],
-    ["X-Amz-Security-Token", token.securityToken],
-    ["X-Amz-Signature", token.signature],
-  ];
-  const query = params
-    .filter((p): p is [string, string] => p[1] !== undefined)
-    .map(([k, v]) => `${k}=${encodeRfc3986(v)}`)
-    .join("&");
+  const values: Record<(typeof PARAMETER_ORDER)[number], string | undefined> = {
+    Action: "GetCallerIdentity",
+    Version: "2011-06-15",
+    "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
+    "X-Amz-Credential": token.credential,
+    "X-Amz-Date": token.amzDate,
+    "X-Amz-Expires": token.expires,
+    "X-Amz-SignedHeaders": token.signedHeaders,
+    "X-Amz-Security-Token": token.securityToken,
+    "X-Amz-Signature": token.signature,
+  };
+  const query = PARAMETER_ORDER.flatMap((name) => (values[name] === undefined ? [] : [`${name}=${encodeRfc3986(values[name])}`])).join("&");
   return new Request(`https://${token.endpoint.host}/?${query}`, {
     method: "GET",
     headers: { [AUDIENCE_HEADER]: audience, accept: "application/json" },

@@ -1,6 +1,8 @@
 import { GateError } from "../errors.ts";
 
-export const TOKEN_PREFIX = "k8s-aws-v1.";
+import { TOKEN_PREFIX } from "../protocol.ts";
+
+export { TOKEN_PREFIX };
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 const SEXTET = new Int16Array(128).fill(-1);

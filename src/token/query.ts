@@ -1,17 +1,8 @@
 import { GateError } from "../errors.ts";
+import { PARAMETER_ORDER } from "../protocol.ts";
 
-/** The SigV4 presign set plus the two STS parameters; nothing else may reach STS. */
-export const ALLOWED_PARAMETERS = [
-  "Action",
-  "Version",
-  "X-Amz-Algorithm",
-  "X-Amz-Credential",
-  "X-Amz-Date",
-  "X-Amz-Expires",
-  "X-Amz-SignedHeaders",
-  "X-Amz-Security-Token",
-  "X-Amz-Signature",
-] as const;
+/** The SigV4 presign set plus the two STS parameters (the protocol's set); nothing else may reach STS. */
+export const ALLOWED_PARAMETERS = PARAMETER_ORDER;
 
 export type ParameterName = (typeof ALLOWED_PARAMETERS)[number];
 export type QueryParameters = Partial<Record<ParameterName, string>>;
@@ -81,8 +72,4 @@ function percentDecode(raw: string): string {
   }
 }
 
-
-/** RFC 3986 encoding as SigV4 defines it: everything but unreserved characters, uppercase hex. */
-export function encodeRfc3986(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
+export { encodeRfc3986 } from "../protocol.ts";

@@ -1,3 +1,4 @@
+import { MAX_EXPIRES_SECONDS, SIGNED_HEADERS, TOKEN_LIFETIME_MS } from "../protocol.ts";
 import { GateError } from "../errors.ts";
 import type { StsEndpoint } from "../sts-endpoints.ts";
 import { bearerToken } from "./bearer.ts";
@@ -5,13 +6,12 @@ import { decodeBase64url, decodeUtf8, stripPrefix } from "./decode.ts";
 import { parsePresignedUrl } from "./presigned-url.ts";
 import { parseStrictQuery, type QueryParameters } from "./query.ts";
 
-/** STS honours a presigned GetCallerIdentity URL for 15 minutes after X-Amz-Date. */
-export const TOKEN_LIFETIME_MS = 15 * 60 * 1000;
+export { MAX_EXPIRES_SECONDS, TOKEN_LIFETIME_MS };
 /** How far in the future X-Amz-Date may be, for callers whose clocks run fast. */
 export const MAX_CLOCK_SKEW_MS = 60 * 1000;
-export const MAX_EXPIRES_SECONDS = 900;
 
-export const REQUIRED_SIGNED_HEADERS = "host;x-k8s-aws-id";
+/** Exactly what a token must sign (rule `signedHeadersExact`). */
+export const REQUIRED_SIGNED_HEADERS = SIGNED_HEADERS;
 
 /** A token that passed every local rule: everything the STS exchange needs, already checked. */
 export interface ValidatedToken {

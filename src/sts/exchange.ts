@@ -82,7 +82,7 @@ export async function exchangeWithSts(token: ValidatedToken, options: StsExchang
       deadline,
     ]);
     const body = await Promise.race([readCapped(response, MAX_STS_BODY_BYTES), deadline]);
-    return interpret(response, body);
+    return interpret(response, body, options.audience);
   } catch (error) {
     if (error instanceof GateProblem) throw error;
     if (error instanceof Timeout) throw new GateProblem("sts_timeout", `STS did not answer within ${options.timeoutMs} ms.`);
@@ -92,7 +92,7 @@ export async function exchangeWithSts(token: ValidatedToken, options: StsExchang
   }
 }
 
-function interpret(response: Response, body: string): StsAnswer {
+function interpret(response: Response, body: string, audience: string): StsAnswer {
   const { status } = response;
   if (status >= 300 && status < 400) {
     throw new GateProblem("sts_redirect", `STS answered ${status}; redirects are never followed.`);
@@ -110,10 +110,24 @@ function interpret(response: Response, body: string): StsAnswer {
     const code = isJson(response) ? StsError.safeParse(parseJson(body)).data?.Error.Code : undefined;
     if (code !== undefined && THROTTLING_CODES.has(code)) throw new GateProblem("sts_throttled", "STS is throttling.");
     if (status === 403 || code !== undefined) {
-      throw new GateProblem("sts_refused", `STS refused the token${code && /^[A-Za-z]{1,64}$/.test(code) ? ` (${code})` : ""}.`);
+      throw new GateProblem("sts_refused", refusal(code, audience));
     }
   }
   throw new GateProblem("sts_bad_response", `STS answered ${status}.`);
+}
+
+/**
+ * The audience is signed into the token and the gate sends its own, so a token minted for
+ * another gate fails as SignatureDoesNotMatch: say so, and name the audience to mint for. It is
+ * not a secret (every caller needs it), and it passed the config's visible-ASCII check.
+ */
+function refusal(code: string | undefined, audience: string): string {
+  const named = code !== undefined && /^[A-Za-z]{1,64}$/.test(code) ? ` (${code})` : "";
+  if (code !== "SignatureDoesNotMatch") return `STS refused the token${named}.`;
+  return (
+    `STS refused the token${named}. The most common cause is a token minted for another audience: ` +
+    `this gate's audience is ${audience} (aws eks get-token --cluster-name ${audience}, or sts-gate token --audience ${audience}).`
+  );
 }
 
 function isJson(response: Response): boolean {

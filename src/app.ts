@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { assertionSignerFor, AssertionKeyError, type AssertionSigner } from "./assertion/signer.ts";
 import { IdentityCache } from "./cache.ts";
 import { parseConfig, type GateConfig, type GateEnv } from "./config.ts";
+import { cors } from "./cors.ts";
 import { forwardToOrigin } from "./forward.ts";
 import { log } from "./log.ts";
 import { stsAuth, type StsAuthVariables } from "./middleware.ts";
@@ -44,6 +45,8 @@ export function createGateApp(options: GateAppOptions = {}) {
     c.set("signer", ready.signer);
     await next();
   });
+  // Before authentication: a browser's preflight carries no token.
+  app.use("*", cors((c) => (c.get("config") as GateConfig).corsAllowedOrigins));
   // Public keys are public: no token needed, and origins' verifiers may cache them.
   app.get(JWKS_PATH, (c) => {
     const body = c.var.signer?.jwksBody ?? `{"keys":[]}`;

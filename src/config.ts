@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { PrivateJwkSchema, PublicJwkSchema } from "./assertion/keys.ts";
 import type { AssertionSettings } from "./assertion/signer.ts";
+import { CorsAllowedOriginsSchema } from "./cors.ts";
 import { compilePolicy, PolicySchema, type Policy } from "./policy.ts";
 import { DEFAULT_MEMORY_ENTRIES } from "./cache.ts";
 import { DEFAULT_ORIGIN_TIMEOUT_MS } from "./forward.ts";
@@ -29,6 +30,8 @@ export interface GateEnv {
   CACHE_MAX_ENTRIES?: unknown;
   /** Optional Workers rate-limiting binding: STS-bound verifications per client IP. */
   STS_RATE_LIMITER?: RateLimit;
+  /** Comma-separated exact origins whose pages may call the gate (CORS); default none. */
+  CORS_ALLOWED_ORIGINS?: unknown;
   /** Development and tests only: reach STS through this binding instead of the network. */
   STS?: Fetcher;
   /** Development and tests only: reach the origin through this binding instead of the network. */
@@ -46,6 +49,8 @@ export interface GateConfig {
   stsRateLimiter: RateLimit | undefined;
   sts: Fetcher | undefined;
   origin: Fetcher | undefined;
+  /** Origins that get CORS headers and preflight answers; empty: no CORS. */
+  corsAllowedOrigins: ReadonlySet<string>;
   /** Signed identity assertions; undefined when no key is configured (the gate warns). */
   assertion: AssertionSettings | undefined;
 }
@@ -108,6 +113,7 @@ const EnvSchema = z.object({
   STS_RATE_LIMITER: RateLimitBinding.optional(),
   STS: FetcherBinding.optional(),
   ORIGIN: FetcherBinding.optional(),
+  CORS_ALLOWED_ORIGINS: CorsAllowedOriginsSchema.optional(),
   ASSERTION_PRIVATE_JWK: JsonText.pipe(PrivateJwkSchema).optional(),
   ASSERTION_PREVIOUS_PUBLIC_JWK: JsonText.pipe(PublicJwkSchema).optional(),
   ASSERTION_AUDIENCE: ClaimString.optional(),
@@ -142,6 +148,7 @@ export function parseConfig(env: GateEnv): ConfigResult {
       stsRateLimiter: e.STS_RATE_LIMITER,
       sts: e.STS,
       origin: e.ORIGIN,
+      corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS ?? new Set(),
       assertion:
         e.ASSERTION_PRIVATE_JWK === undefined
           ? undefined

@@ -45,7 +45,7 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/**/*.test.ts", "src/**/*.test.ts"],
-          exclude: ["test/package/**"],
+          exclude: ["test/package/**", "test/browser/**"],
           // Node side, before the workerd tests: builds and runs the caller's CLI, provides its tokens.
           globalSetup: ["test/cli/global-setup.ts"],
         },
@@ -53,6 +53,11 @@ export default defineConfig({
       {
         // Node side: the packed tarball installed into fresh projects.
         test: { name: "node", include: ["test/package/**/*.test.ts"], environment: "node" },
+      },
+      {
+        // Node side: Chromium calls the gate with CORS (test/browser/cors.test.ts; skipped only
+        // without a browser and without CI=true).
+        test: { name: "browser", include: ["test/browser/**/*.test.ts"], environment: "node", testTimeout: 120_000, hookTimeout: 180_000 },
       },
     ],
   },

@@ -51,8 +51,9 @@ export default defineConfig({
         },
       },
       {
-        // Node side: the packed tarball installed into fresh projects.
-        test: { name: "node", include: ["test/package/**/*.test.ts"], environment: "node" },
+        // Node side: the packed tarball installed into fresh projects, and the install path
+        // (types check, npm run dev: test/install/).
+        test: { name: "node", include: ["test/package/**/*.test.ts", "test/install/**/*.test.ts"], environment: "node" },
       },
       {
         // Node side: Chromium calls the gate with CORS (test/browser/cors.test.ts; skipped only

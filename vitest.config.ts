@@ -45,7 +45,7 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/**/*.test.ts", "src/**/*.test.ts"],
-          exclude: ["test/package/**", "test/browser/**"],
+          exclude: ["test/package/**", "test/browser/**", "test/install/**"],
           // Node side, before the workerd tests: builds and runs the caller's CLI, provides its tokens.
           globalSetup: ["test/cli/global-setup.ts"],
         },

@@ -56,7 +56,9 @@ export function deployProblems(target: DeployTarget): string[] {
 
   // The gate's own validation, for everything it checks (with a stand-in for the KV binding).
   const parsed = parseConfig({ ...vars, IDENTITY_CACHE: { get: () => null } } as unknown as GateEnv);
-  const gateIssues = parsed.ok ? [] : parsed.issues.filter((i) => !CHECKED_HERE.test(i) && !(vars.AUDIENCE === undefined && i.startsWith("AUDIENCE")));
+  // A missing AUDIENCE or ORIGIN_URL has its own line (below and above), so not the schema's too.
+  const missing = (i: string) => ["AUDIENCE", "ORIGIN_URL"].some((name) => vars[name] === undefined && i.startsWith(`${name}:`));
+  const gateIssues = parsed.ok ? [] : parsed.issues.filter((i) => !CHECKED_HERE.test(i) && !missing(i));
   problems.push(...gateIssues);
 
   const origin = vars.ORIGIN_URL;

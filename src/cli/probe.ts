@@ -77,7 +77,9 @@ export async function runProbe(options: ProbeOptions, runtime: ProbeRuntime): Pr
     };
     let answer: StsAnswer | undefined;
     try {
-      answer = await exchangeWithSts(validated, { audience: options.audience, fetch: watched, timeoutMs: DEFAULT_STS_TIMEOUT_MS });
+      // As the gate would: it sends its own AUDIENCE, whatever the token was minted for.
+      const audience = typeof configAudience === "string" ? configAudience : options.audience;
+      answer = await exchangeWithSts(validated, { audience, fetch: watched, timeoutMs: DEFAULT_STS_TIMEOUT_MS });
     } catch (error) {
       differences.push(`sts: ${describe(error)}`);
       if (error instanceof GateProblem && error.code === "sts_bad_response" && seen.body) {

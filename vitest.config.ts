@@ -57,15 +57,21 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/**/*.test.ts", "src/**/*.test.ts"],
-          exclude: ["test/package/**"],
+          exclude: ["test/package/**", "test/browser/**", "test/install/**"],
           // Node side, before the workerd tests: builds and runs the caller's CLI, provides its tokens.
           // Then the revocation commands against the gate, itself in workerd (Miniflare).
           globalSetup: ["test/cli/global-setup.ts", "test/cli/revoke-setup.ts"],
         },
       },
       {
-        // Node side: the packed tarball installed into fresh projects.
-        test: { name: "node", include: ["test/package/**/*.test.ts"], environment: "node" },
+        // Node side: the packed tarball installed into fresh projects, and the install path
+        // (types check, npm run dev: test/install/).
+        test: { name: "node", include: ["test/package/**/*.test.ts", "test/install/**/*.test.ts"], environment: "node" },
+      },
+      {
+        // Node side: Chromium calls the gate with CORS (test/browser/cors.test.ts; skipped only
+        // without a browser and without CI=true).
+        test: { name: "browser", include: ["test/browser/**/*.test.ts"], environment: "node", testTimeout: 120_000, hookTimeout: 180_000 },
       },
     ],
   },

@@ -3,6 +3,7 @@ import { assertionSignerFor, AssertionKeyError, type AssertionSigner } from "./a
 import { IdentityCache } from "./verify/isolate-cache.ts";
 import { parseConfig, type GateConfig, type GateEnv } from "./config.ts";
 import { devWiringReasons, isLoopbackHost } from "./edge/dev-wiring.ts";
+import { cors } from "./cors.ts";
 import { forwardToOrigin } from "./forward.ts";
 import { healthCheck, HEALTH_PATH } from "./health.ts";
 import { log } from "./log.ts";
@@ -104,6 +105,8 @@ export function createGateApp(appOptions: GateAppOptions = {}) {
     c.set("signer", ready.signer);
     await next();
   });
+  // Before authentication: a browser's preflight carries no token.
+  app.use("*", cors((c) => (c.get("config") as GateConfig).corsAllowedOrigins));
   // Public keys are public: no token needed, and origins' verifiers may cache them.
   app.get(JWKS_PATH, (c) => {
     const body = c.var.signer?.jwksBody ?? `{"keys":[]}`;

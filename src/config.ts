@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { PrivateJwkSchema, PublicJwkSchema } from "./assertion/keys.ts";
 import type { AssertionSettings } from "./assertion/signer.ts";
+import { CorsAllowedOriginsSchema } from "./cors.ts";
 import { compilePolicy, PolicySchema, type CompiledPolicy } from "./policy.ts";
 import { DEFAULT_MEMORY_ENTRIES } from "./verify/isolate-cache.ts";
 import { metricsDataset } from "./observe/metrics.ts";
@@ -32,6 +33,8 @@ export interface GateEnv {
   STS_RATE_LIMITER?: RateLimit;
   /** Optional Workers Analytics Engine dataset: one data point per decision. */
   METRICS?: AnalyticsEngineDataset;
+  /** Comma-separated exact origins whose pages may call the gate (CORS); default none. */
+  CORS_ALLOWED_ORIGINS?: unknown;
   /** Development and tests only: reach STS through this binding instead of the network. */
   STS?: Fetcher;
   /** Development and tests only: reach the origin through this binding instead of the network. */
@@ -51,6 +54,8 @@ export interface GateConfig {
   metrics: AnalyticsEngineDataset | undefined;
   sts: Fetcher | undefined;
   origin: Fetcher | undefined;
+  /** Origins that get CORS headers and preflight answers; empty: no CORS. */
+  corsAllowedOrigins: ReadonlySet<string>;
   /** Signed identity assertions; undefined when no key is configured (the gate warns). */
   assertion: AssertionSettings | undefined;
 }
@@ -113,6 +118,7 @@ const EnvSchema = z.object({
   STS_RATE_LIMITER: RateLimitBinding.optional(),
   STS: FetcherBinding.optional(),
   ORIGIN: FetcherBinding.optional(),
+  CORS_ALLOWED_ORIGINS: CorsAllowedOriginsSchema.optional(),
   ASSERTION_PRIVATE_JWK: JsonText.pipe(PrivateJwkSchema).optional(),
   ASSERTION_PREVIOUS_PUBLIC_JWK: JsonText.pipe(PublicJwkSchema).optional(),
   ASSERTION_AUDIENCE: ClaimString.optional(),
@@ -148,6 +154,7 @@ export function parseConfig(env: GateEnv): ConfigResult {
       metrics: metricsDataset(env.METRICS),
       sts: e.STS,
       origin: e.ORIGIN,
+      corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS ?? new Set(),
       assertion:
         e.ASSERTION_PRIVATE_JWK === undefined
           ? undefined

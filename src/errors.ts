@@ -14,6 +14,7 @@ export const PROBLEMS = {
   // The Authorization header and the token's outer encoding.
   authorization_missing: { status: 401, title: "No bearer token" },
   authorization_malformed: { status: 401, title: "Authorization is not exactly 'Bearer <token>'" },
+  token_missing: { status: 401, title: "Authorization: Bearer carries no token" },
   token_too_large: { status: 401, title: "Token is larger than 4 KiB" },
   token_prefix: { status: 401, title: "Token does not start with k8s-aws-v1." },
   token_encoding: { status: 401, title: "Token is not strict unpadded base64url" },

@@ -6,6 +6,7 @@ import type { StsPartition } from "./sts-endpoints.ts";
 import { compileSequence, compileWildcard, STAR, wildcardMatch } from "./wildcard.ts";
 
 export { wildcardMatch };
+import { whyAdmitsNoOne } from "./policy-reach.ts";
 
 /**
  * Principal types allowed when the policy does not say. `federated-user` and `root` must be
@@ -499,6 +500,8 @@ export function policyWarnings(doc: PolicyDocument): string[] {
   for (const key of Object.keys(doc.pin ?? {})) {
     if (pathed(resourceOf(key))) warnings.push(`${formatPolicyPath(["pin", key])}: ${SESSION_NOTE}, so this pin applies to no session`);
   }
+  const noOne = whyAdmitsNoOne(doc);
+  if (noOne !== undefined) warnings.push(`POLICY admits no one: ${noOne}`);
   return warnings;
 }
 
@@ -607,9 +610,11 @@ export interface CliOutcome {
 }
 
 export const POLICY_CLI_USAGE = `usage:
-  npm run policy -- check <file>
-      Validate a policy file (JSON). Exit 0 and a summary, or each issue with its path and exit 1.
-  npm run policy -- explain <file> --arn <arn> [--user-id <id>] [--method GET] [--path /]
+  npm run policy -- check <file> [--env NAME]
+      Validate a policy file (JSON), or the [vars.POLICY] of a wrangler.toml (of [env.NAME]
+      with --env). Exit 0 and a summary (warnings, e.g. a policy that admits no one, on
+      stderr), or each issue with its path and exit 1.
+  npm run policy -- explain <file> [--env NAME] --arn <arn> [--user-id <id>] [--method GET] [--path /]
       What the gate would decide for that caller and request, and which rule or reason decided.
       Exit 0 if allowed, 1 if denied. Without --user-id a UserId is synthesized, and a pin on
       the principal cannot be checked. A path under /.well-known/sts-gate/ is decided by admins.

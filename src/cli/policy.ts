@@ -1,5 +1,5 @@
 /**
- * `npm run policy -- check <file>` and `npm run policy -- explain <file> --arn <arn> …`:
+ * `npm run policy -- check <file> [--env NAME]` and `npm run policy -- explain <file> --arn <arn> …`:
  * validate a policy file, and show what the gate would decide for a caller and a request.
  *
  * A thin wrapper: the whole command is `runPolicyCli` in src/policy.ts (tested in workerd);
@@ -9,9 +9,12 @@
 import { readFileSync } from "node:fs";
 import process from "node:process";
 import { runPolicyCli } from "../policy.ts";
+import { policyCliInput } from "./wrangler-config.ts";
 
 try {
-  const outcome = runPolicyCli(process.argv.slice(2), (file) => readFileSync(file, "utf8"));
+  // A wrangler.toml argument is read here and handed on as its POLICY (see policyCliInput).
+  const input = policyCliInput(process.argv.slice(2), (file) => readFileSync(file, "utf8"));
+  const outcome = "error" in input ? { exitCode: input.exitCode, stdout: "", stderr: `policy: ${input.error}\n` } : runPolicyCli(input.argv, input.readText);
   process.stdout.write(outcome.stdout);
   process.stderr.write(outcome.stderr);
   process.exitCode = outcome.exitCode;

@@ -1,13 +1,19 @@
 /**
- * `sts-gate`: the caller's command line. `sts-gate token` prints a token for a gate, made
- * with the caller's AWS credentials from the SDK's default chain. Errors are one line on
- * stderr and a non-zero exit status (1: failure, 2: bad usage); never a stack trace.
+ * `sts-gate`: the command line. `sts-gate token` prints a token for a gate, made with the
+ * caller's AWS credentials from the SDK's default chain; `sts-gate doctor` checks a deploy
+ * configuration offline; `sts-gate probe` runs the gate's own code against real STS. Errors
+ * are one line on stderr and a non-zero exit status (1: failure, 2: bad usage); never a stack
+ * trace.
  */
+import { readFileSync } from "node:fs";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { checkAudience, createToken, resolveStsEndpoint, StsGateClientError, type GateToken } from "../client/token.ts";
 import { CliError, firstLine, loadCredentials, resolveAwsSettings } from "./aws-config.ts";
 import { isRevocationCommand, revocationCommand } from "./revoke.ts";
+import { runDoctor } from "./doctor.ts";
+import { runProbe } from "./probe.ts";
+import { readDeployTarget, WranglerConfigError } from "./wrangler-config.ts";
 
 const MAIN_HELP = `Usage: sts-gate <command> [options]
 
@@ -15,6 +21,9 @@ Call an sts-gate with your AWS identity.
 
 Commands:
   token        Print a bearer token for a gate (the token \`aws eks get-token\` makes)
+  doctor       Check a gate's deploy configuration (wrangler.toml) offline
+  probe        Mint a token and run the gate's validation, STS exchange, identity and
+               policy code on it against the real STS endpoint
   revoke       Revoke an access key, principal or account at a gate (admins only)
   revocations  List a gate's active revocations
   unrevoke     Delete a revocation
@@ -24,6 +33,49 @@ Options:
 
 Example:
   sts-gate token --audience payments-api-prod --format header | curl -H @- https://gate.example.com/
+`;
+
+const DOCTOR_HELP = `Usage: sts-gate doctor [--config wrangler.toml] [--env NAME]
+
+Check a gate's deploy configuration offline, before \`wrangler deploy\`. Reports, one
+line each: a placeholder or missing IDENTITY_CACHE KV namespace; a missing AUDIENCE; a
+missing, non-https or example ORIGIN_URL (*.example.com, localhost); an invalid POLICY or
+one that admits no one; an STS or ORIGIN service binding (development only); a private
+key in vars (it belongs in \`wrangler secret put\`); and anything the gate itself would
+refuse at its first request.
+
+Options:
+  --config <file>  The wrangler configuration. Default: wrangler.toml.
+  --env <name>     The environment to check ([env.<name>]). Default: the top level, which
+                   is what \`wrangler deploy --env=""\` deploys.
+  -h, --help       Show this help.
+
+Exit status: 0 and the policy summary \`npm run policy -- check\` prints when the
+configuration is sound, 1 with one line per problem otherwise, 2 for bad usage or a file
+that cannot be read.
+`;
+
+const PROBE_HELP = `Usage: sts-gate probe --audience <audience> [options]
+
+Verify the production path before a deploy, on a machine with internet access and AWS
+credentials: mint a token, then run the gate's own code on it: its local validation, the
+STS exchange against the real STS endpoint, and its identity rules. Prints the HTTP status
+and content type STS answered with, the identity, whether the gate's policy admits it
+(with --config), and every difference from what the gate expects.
+
+Options:
+  --audience <audience>  The gate's audience. Default with --config: its AUDIENCE.
+  --region <region>      The STS Region (as for \`sts-gate token\`).
+  --global               Use the global endpoint sts.amazonaws.com.
+  --profile <profile>    The AWS profile. Default: AWS_PROFILE, then "default".
+  --config <file>        The gate's wrangler configuration, for its POLICY and AUDIENCE.
+  --env <name>           The environment of --config. Default: the top level.
+  --method <method>      The request to ask the policy about. Default: GET.
+  --path <path>          Default: /.
+  -h, --help             Show this help.
+
+Exit status: 0 when STS answered as the gate expects and (with --config) the policy admits
+the caller, 1 otherwise, 2 for bad usage.
 `;
 
 const TOKEN_HELP = `Usage: sts-gate token --audience <audience> [options]
@@ -73,6 +125,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
     }
     if (command === "token") return await tokenCommand(rest, env, out);
     if (isRevocationCommand(command)) return await revocationCommand(command, rest, env, out);
+    if (command === "doctor") return doctorCommand(rest, out);
+    if (command === "probe") return await probeCommand(rest, env, out);
     throw new CliError(`unknown command ${JSON.stringify(command)}; run 'sts-gate --help'`, 2);
   } catch (error) {
     if (error instanceof CliError) {
@@ -89,7 +143,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
 }
 
 async function tokenCommand(args: string[], env: Record<string, string | undefined>, out: Output): Promise<number> {
-  const values = parse(args, {
+  const values = parse("token", args, {
     audience: { type: "string" },
     region: { type: "string" },
     global: { type: "boolean" },
@@ -107,6 +161,14 @@ async function tokenCommand(args: string[], env: Record<string, string | undefin
   if (!FORMATS.includes(format)) {
     throw new CliError(`--format must be one of ${FORMATS.join(", ")}`, 2);
   }
+  const signing = await signingSetup(values, audience, env, out);
+  const token = await createToken(signing);
+  out.stdout(render(token, format));
+  return 0;
+}
+
+/** The audience, Region and credentials to sign with, checked in that order. */
+async function signingSetup(values: Values, audience: string, env: Record<string, string | undefined>, out: Output) {
   const settings = await resolveAwsSettings({ profile: stringFlag(values, "profile"), region: stringFlag(values, "region") }, env);
   const global = values.global === true;
   const region = settings.region;
@@ -122,9 +184,70 @@ async function tokenCommand(args: string[], env: Record<string, string | undefin
     throw error;
   }
   const credentials = await loadCredentials(settings, env, (line) => out.stderr(`sts-gate: warning: ${line}\n`));
-  const token = await createToken({ credentials, audience, region, global });
-  out.stdout(render(token, format));
-  return 0;
+  return { credentials, audience, region, global };
+}
+
+function doctorCommand(args: string[], out: Output): number {
+  const values = parse("doctor", args, { config: { type: "string" }, env: { type: "string" }, help: { type: "boolean", short: "h" } });
+  if (values.help === true) {
+    out.stdout(DOCTOR_HELP);
+    return 0;
+  }
+  const file = stringFlag(values, "config") ?? "wrangler.toml";
+  const outcome = runDoctor(file, readConfig(file), stringFlag(values, "env"));
+  out.stdout(outcome.stdout);
+  out.stderr(outcome.stderr);
+  return outcome.exitCode;
+}
+
+async function probeCommand(args: string[], env: Record<string, string | undefined>, out: Output): Promise<number> {
+  const values = parse("probe", args, {
+    audience: { type: "string" },
+    region: { type: "string" },
+    global: { type: "boolean" },
+    profile: { type: "string" },
+    config: { type: "string" },
+    env: { type: "string" },
+    method: { type: "string" },
+    path: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help === true) {
+    out.stdout(PROBE_HELP);
+    return 0;
+  }
+  const file = stringFlag(values, "config");
+  let config: { file: string; target: ReturnType<typeof readDeployTarget> } | undefined;
+  if (file !== undefined) {
+    try {
+      config = { file, target: readDeployTarget(readConfig(file), stringFlag(values, "env")) };
+    } catch (error) {
+      if (error instanceof WranglerConfigError) throw new CliError(`${file} ${error.message}`, 2);
+      throw error;
+    }
+  } else if (stringFlag(values, "env") !== undefined) {
+    throw new CliError("--env needs --config; run 'sts-gate probe --help'", 2);
+  }
+  const configured = config?.target.vars.AUDIENCE;
+  const audience = stringFlag(values, "audience") ?? (typeof configured === "string" ? configured : undefined);
+  if (audience === undefined) throw new CliError("--audience is required (or --config with an AUDIENCE); run 'sts-gate probe --help'", 2);
+  const method = (stringFlag(values, "method") ?? "GET").toUpperCase();
+  const path = stringFlag(values, "path") ?? "/";
+  if (!path.startsWith("/")) throw new CliError("--path must start with /", 2);
+  const signing = await signingSetup(values, audience, env, out);
+  // The network's fetch, always: the probe exists to reach the real STS endpoint.
+  const outcome = await runProbe({ ...signing, config, method, path }, { fetch: (request) => fetch(request) });
+  out.stdout(outcome.stdout);
+  out.stderr(outcome.stderr);
+  return outcome.exitCode;
+}
+
+function readConfig(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (error) {
+    throw new CliError(`cannot read ${file}: ${firstLine(error)}`, 2);
+  }
 }
 
 function render(token: GateToken, format: Format): string {
@@ -152,14 +275,15 @@ export function execCredential(token: GateToken): string {
 }
 
 type OptionSpec = Record<string, { type: "string" | "boolean"; short?: string }>;
+type Values = Record<string, string | boolean | undefined>;
 
-function parse(args: string[], options: OptionSpec): Record<string, string | boolean | undefined> {
+function parse(command: string, args: string[], options: OptionSpec): Values {
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
   } catch (error) {
     // parseArgs' messages are one line; the first sentence is the useful part.
     const message = firstLine(error).replace(/\. To specify a positional.*$/, "");
-    throw new CliError(`${lowerFirst(message)}; run 'sts-gate token --help'`, 2);
+    throw new CliError(`${lowerFirst(message)}; run 'sts-gate ${command} --help'`, 2);
   }
 }
 
@@ -167,7 +291,7 @@ function lowerFirst(text: string): string {
   return text.replace(/^[A-Z](?![A-Z])/, (c) => c.toLowerCase());
 }
 
-function stringFlag(values: Record<string, string | boolean | undefined>, name: string): string | undefined {
+function stringFlag(values: Values, name: string): string | undefined {
   const v = values[name];
   return typeof v === "string" ? v : undefined;
 }

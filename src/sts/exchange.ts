@@ -70,7 +70,7 @@ export async function exchangeWithSts(token: ValidatedToken, options: StsExchang
   // One deadline for the whole exchange: connecting, the answer, and every byte of its body.
   const exchange = async () => {
     const response = await options.fetch(buildStsRequest(token, options.audience, controller.signal));
-    return interpret(response, await readCapped(response, MAX_STS_BODY_BYTES));
+    return interpret(response, await readCapped(response, MAX_STS_BODY_BYTES), options.audience);
   };
   try {
     return await withDeadline(exchange(), { ms: options.timeoutMs, onTimeout: { reject: () => new Timeout() }, controller });
@@ -81,7 +81,7 @@ export async function exchangeWithSts(token: ValidatedToken, options: StsExchang
   }
 }
 
-function interpret(response: Response, body: string): StsAnswer {
+function interpret(response: Response, body: string, audience: string): StsAnswer {
   const { status } = response;
   if (status >= 300 && status < 400) {
     throw new GateError("sts_redirect", `STS answered ${status}; redirects are never followed.`);
@@ -99,10 +99,24 @@ function interpret(response: Response, body: string): StsAnswer {
     const code = isJson(response) ? StsError.safeParse(parseJson(body)).data?.Error.Code : undefined;
     if (code !== undefined && THROTTLING_CODES.has(code)) throw new GateError("sts_throttled", "STS is throttling.");
     if (status === 403 || code !== undefined) {
-      throw new GateError("sts_refused", `STS refused the token${code && /^[A-Za-z]{1,64}$/.test(code) ? ` (${code})` : ""}.`);
+      throw new GateError("sts_refused", refusal(code, audience));
     }
   }
   throw new GateError("sts_bad_response", `STS answered ${status}.`);
+}
+
+/**
+ * The audience is signed into the token and the gate sends its own, so a token minted for
+ * another gate fails as SignatureDoesNotMatch: say so, and name the audience to mint for. It is
+ * not a secret (every caller needs it), and it passed the config's visible-ASCII check.
+ */
+function refusal(code: string | undefined, audience: string): string {
+  const named = code !== undefined && /^[A-Za-z]{1,64}$/.test(code) ? ` (${code})` : "";
+  if (code !== "SignatureDoesNotMatch") return `STS refused the token${named}.`;
+  return (
+    `STS refused the token${named}. The most common cause is a token minted for another audience: ` +
+    `this gate's audience is ${audience} (aws eks get-token --cluster-name ${audience}, or sts-gate token --audience ${audience}).`
+  );
 }
 
 function isJson(response: Response): boolean {

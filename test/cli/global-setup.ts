@@ -42,6 +42,10 @@ interface Case {
   source?: boolean;
   /** Point AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE at files that do not exist. */
   noFiles?: boolean;
+  /** Another TypeScript entry point, run with tsx (`npm run policy` is src/cli/policy.ts). */
+  script?: string;
+  /** Execute the built bin itself, as a shell does (so it must be executable), not through node. */
+  direct?: boolean;
 }
 
 const token = (...more: string[]) => ["token", "--audience", AUDIENCE, ...more];
@@ -77,13 +81,35 @@ const CASES: Record<string, Case> = {
   "token-help": { args: ["token", "--help"] },
   "token-help-source": { args: ["token", "-h"], source: true },
   "no-arguments": { args: [] },
+  // The built bin is executable: run as a command, not as an argument to node.
+  "bin-direct": { args: ["--help"], direct: true },
+  // sts-gate doctor on sample configurations (test/fixtures/deploy/).
+  "doctor-sound": { args: ["doctor", "--config", "test/fixtures/deploy/sound.toml"] },
+  "doctor-sound-env": { args: ["doctor", "--config", "test/fixtures/deploy/sound.toml", "--env", "staging"] },
+  "doctor-broken": { args: ["doctor", "--config", "test/fixtures/deploy/broken.toml"] },
+  "doctor-no-one": { args: ["doctor", "--config", "test/fixtures/deploy/broken.toml", "--env", "no-one"] },
+  "doctor-invalid": { args: ["doctor", "--config", "test/fixtures/deploy/broken.toml", "--env=invalid"] },
+  "doctor-unknown-env": { args: ["doctor", "--config", "test/fixtures/deploy/sound.toml", "--env", "prod"] },
+  "doctor-missing-file": { args: ["doctor", "--config", "test/fixtures/deploy/nope.toml"] },
+  "doctor-help": { args: ["doctor", "--help"] },
+  "doctor-source": { args: ["doctor", "--config", "test/fixtures/deploy/sound.toml"], source: true },
+  // sts-gate probe: what can be checked without the network (tests reach STS through runProbe).
+  "probe-help": { args: ["probe", "--help"] },
+  "probe-missing-audience": { args: ["probe"], env: envCreds("alice"), noFiles: true },
+  "probe-no-credentials": { args: ["probe", "--audience", AUDIENCE], noFiles: true },
+  "probe-bad-config": { args: ["probe", "--config", "test/fixtures/deploy/sound.toml", "--env", "prod"], env: envCreds("alice"), noFiles: true },
+  // npm run policy -- check on a wrangler.toml.
+  "policy-toml": { args: ["check", "test/fixtures/deploy/sound.toml"], script: "src/cli/policy.ts" },
+  "policy-toml-env": { args: ["check", "test/fixtures/deploy/sound.toml", "--env", "staging"], script: "src/cli/policy.ts" },
+  "policy-toml-no-one": { args: ["check", "test/fixtures/deploy/broken.toml", "--env", "no-one"], script: "src/cli/policy.ts" },
 };
 
-function run(file: string, args: string[], env: Record<string, string>): Promise<Omit<CliRun, "args">> {
+function run(file: string, args: string[], env: Record<string, string>, direct = false): Promise<Omit<CliRun, "args">> {
   return new Promise((done) => {
     // The cast: worker-configuration.d.ts types process.env as the Worker's vars.
     const options = { env: env as typeof process.env, cwd: ROOT, timeout: 30_000, encoding: "utf8" as const };
-    execFile(process.execPath, [file, ...args], options, (error, stdout, stderr) => {
+    const [command, argv] = direct ? [file, args] : [process.execPath, [file, ...args]];
+    execFile(command, argv, options, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === "number" ? error.code : null;
       done({ code, stdout, stderr });
     });
@@ -152,7 +178,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
         AWS_SHARED_CREDENTIALS_FILE: join(dir, c.noFiles ? "missing-credentials" : "credentials"),
         ...c.env,
       };
-      const result = c.source ? await run(TSX, [join(ROOT, "src/cli/sts-gate.ts"), ...c.args], env) : await run(BIN, c.args, env);
+      const source = c.script ?? (c.source ? "src/cli/sts-gate.ts" : undefined);
+      const result = source !== undefined ? await run(TSX, [join(ROOT, source), ...c.args], env) : await run(BIN, c.args, env, c.direct);
       runs[name] = { args: c.args, ...result };
     }),
   );

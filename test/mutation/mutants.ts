@@ -33,9 +33,16 @@ const REVOCATION_TESTS = ["test/integration/revocation.test.ts", "test/unit/revo
 
 export const MUTANTS: Mutant[] = [
   // src/token/bearer.ts
-  { rule: "bearerToken: size cap", file: "src/token/bearer.ts", find: "if (authorization.length > BEARER.length + MAX_TOKEN_BYTES) {", replace: "if (false) {" },
-  { rule: "bearerToken: exact scheme", file: "src/token/bearer.ts", find: "if (!authorization.startsWith(BEARER)) {", replace: "if (false) {" },
-  { rule: "bearerToken: visible ASCII", file: "src/token/bearer.ts", find: 'if (token === "" || !/^[\\x21-\\x7e]+$/.test(token)) {', replace: 'if (token === "") {' },
+  { rule: "bearerToken: size cap", file: "src/token/bearer.ts", find: "if (authorization.length > SCHEME.length + 1 + MAX_TOKEN_BYTES) {", replace: "if (false) {" },
+  { rule: "bearerToken: exact scheme", file: "src/token/bearer.ts", find: "if (authorization.slice(0, SCHEME.length).toLowerCase() !== SCHEME) {", replace: "if (false) {" },
+  { rule: "bearerToken: one space", file: "src/token/bearer.ts", find: 'if (!rest.startsWith(" ")) {', replace: "if (false) {" },
+  { rule: "bearerToken: token_missing", file: "src/token/bearer.ts", find: "if (/^ *$/.test(rest)) {", replace: "if (false) {" },
+  { rule: "bearerToken: visible ASCII", file: "src/token/bearer.ts", find: "if (!/^[\\x21-\\x7e]+$/.test(token)) {", replace: 'if (token === "") {' },
+  // src/cors.ts
+  { rule: "cors: only listed origins", file: "src/cors.ts", find: "const admitted = origin !== undefined && allowed(c).has(origin);", replace: "const admitted = origin !== undefined;" },
+  { rule: "cors: '*' refused", file: "src/cors.ts", find: 'if (entry.includes("*")) return', replace: "if (false) return" },
+  { rule: "cors: exact origins", file: "src/cors.ts", find: "return url.origin === entry ? undefined : example;", replace: "return undefined;" },
+  { rule: "cors: the origin's CORS headers dropped", file: "src/cors.ts", find: 'if (name.startsWith("access-control-")) res.headers.delete(name);', replace: "" },
   // src/token/decode.ts
   { rule: "tokenPrefix", file: "src/token/decode.ts", find: "if (!token.startsWith(TOKEN_PREFIX)) {", replace: "if (false) {" },
   { rule: "tokenBase64url: alphabet", file: "src/token/decode.ts", find: "if (v < 0) throw", replace: "if (false) throw" },

@@ -26,13 +26,27 @@ describe("bearerToken", () => {
     expectProblem(() => bearerToken(`Basic ${"a".repeat(MAX_TOKEN_BYTES + 10)}`), "token_too_large");
   });
 
-  // Exactly one spelling: anything a lenient splitter would "repair" is refused instead.
+  // RFC 9110 §11.1: the scheme is case-insensitive. The token itself is returned as sent.
+  it.each(["bearer", "BEARER", "bEaReR"])("accepts the scheme spelled %s", (scheme) => {
+    const token = recorded("alice-us-east-1").token;
+    expect(bearerToken(`${scheme} ${token}`)).toBe(token);
+  });
+
+  // A caller whose token variable was empty: say so, rather than "malformed".
   it.each([
-    ["lowercase scheme", "bearer abc"],
-    ["uppercase scheme", "BEARER abc"],
-    ["another scheme", "Basic YWxpY2U6cHc="],
     ["scheme only", "Bearer"],
     ["scheme and space only", "Bearer "],
+    ["lowercase scheme only", "bearer"],
+    ["scheme and spaces only", "Bearer   "],
+  ])("refuses %s as token_missing", (_why, header) => {
+    expectProblem(() => bearerToken(header), "token_missing");
+  });
+
+  // Otherwise one spelling: anything a lenient splitter would "repair" is refused instead.
+  it.each([
+    ["another scheme", "Basic YWxpY2U6cHc="],
+    ["another six-letter scheme", "Digest abc"],
+    ["no space after the scheme", "Bearerabc"],
     ["two spaces", "Bearer  abc"],
     ["tab separator", "Bearer\tabc"],
     ["leading space", " Bearer abc"],

@@ -1,0 +1,99 @@
+import type { Context, MiddlewareHandler } from "hono";
+import * as z from "zod";
+
+/**
+ * CORS for browser callers (`sts-gate/client` in a web app). The gate owns CORS: it answers
+ * preflights itself, adds the headers for the origins in CORS_ALLOWED_ORIGINS, and lets no
+ * `Access-Control-*` header from the origin through, so the list is the whole truth.
+ */
+
+/** The methods a policy rule can name. */
+export const CORS_ALLOWED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+/** How long a browser may cache a preflight answer, in seconds (Chromium caps it at 7200). */
+export const CORS_MAX_AGE_SECONDS = 600;
+/** Response headers a page may read besides the CORS-safelisted ones. */
+export const CORS_EXPOSED_HEADERS = "WWW-Authenticate, Retry-After";
+
+/**
+ * CORS_ALLOWED_ORIGINS: a comma-separated list of exact origins (`https://app.example.com`,
+ * `http://localhost:5173`). `*` is refused: a gate's callers are named, never "any page".
+ */
+export const CorsAllowedOriginsSchema = z
+  .string({ error: "must be a comma-separated list of origins" })
+  .transform((text, ctx): ReadonlySet<string> => {
+    const origins = new Set<string>();
+    if (text.trim() === "") return origins;
+    text.split(",").forEach((raw, i) => {
+      const entry = raw.trim();
+      const problem = originProblem(entry);
+      if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem, path: [i] });
+      else origins.add(entry);
+    });
+    return origins;
+  });
+
+function originProblem(entry: string): string | undefined {
+  if (entry.includes("*")) return "'*' is refused: list each origin that may call the gate, e.g. https://app.example.com";
+  const example = "must be an exact origin: scheme, host and optional port, e.g. https://app.example.com (no path, no trailing slash)";
+  let url: URL;
+  try {
+    url = new URL(entry);
+  } catch {
+    return example;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return example;
+  // The Origin header a browser sends is exactly the serialized origin, so only that form can match.
+  return url.origin === entry ? undefined : example;
+}
+
+/** `allowed` gives the configured origins for a request (they come from the env). */
+export function cors(allowed: (c: Context) => ReadonlySet<string>): MiddlewareHandler {
+  return async (c, next) => {
+    const origin = c.req.header("origin");
+    const admitted = origin !== undefined && allowed(c).has(origin);
+    if (admitted && c.req.method === "OPTIONS" && c.req.header("access-control-request-method") !== undefined) {
+      // A preflight carries no credentials: answered here, it never reaches STS or the origin.
+      return new Response(null, { status: 204, headers: preflightHeaders(origin, c.req.header("access-control-request-headers")) });
+    }
+    await next();
+    if (!admitted && !hasCorsHeader(c.res.headers)) return;
+    const res = new Response(c.res.body, c.res);
+    for (const name of [...res.headers.keys()]) if (name.startsWith("access-control-")) res.headers.delete(name);
+    if (admitted) {
+      res.headers.set("access-control-allow-origin", origin);
+      res.headers.set("access-control-expose-headers", CORS_EXPOSED_HEADERS);
+      res.headers.set("vary", withVary(res.headers.get("vary"), "Origin"));
+    }
+    // Replace rather than assign over: Hono's setter would copy the old headers back onto ours.
+    c.res = undefined;
+    c.res = res;
+  };
+}
+
+function preflightHeaders(origin: string, requested: string | undefined): Headers {
+  // The page may send any header it likes (the gate forwards them to the origin anyway) and
+  // must send Authorization; names that are not HTTP tokens are dropped.
+  const names = new Set(["authorization"]);
+  for (const name of (requested ?? "").split(",")) {
+    const n = name.trim().toLowerCase();
+    if (/^[!#$%&'*+.^_`|~0-9a-z-]{1,64}$/.test(n)) names.add(n);
+  }
+  return new Headers({
+    "access-control-allow-origin": origin,
+    "access-control-allow-methods": CORS_ALLOWED_METHODS,
+    "access-control-allow-headers": [...names].join(", "),
+    "access-control-max-age": String(CORS_MAX_AGE_SECONDS),
+    vary: "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+  });
+}
+
+function hasCorsHeader(headers: Headers): boolean {
+  for (const name of headers.keys()) if (name.startsWith("access-control-")) return true;
+  return false;
+}
+
+function withVary(existing: string | null, name: string): string {
+  if (existing === null || existing.trim() === "") return name;
+  const listed = existing.split(",").map((v) => v.trim().toLowerCase());
+  return listed.includes(name.toLowerCase()) || listed.includes("*") ? existing : `${existing}, ${name}`;
+}

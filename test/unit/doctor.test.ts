@@ -1,0 +1,128 @@
+import { describe, expect, it } from "vitest";
+import { runDoctor } from "../../src/cli/doctor";
+
+/** A sound top-level configuration; each case below breaks one thing. */
+const SOUND = `
+name = "gate"
+[[kv_namespaces]]
+binding = "IDENTITY_CACHE"
+id = "5f0c6d2be4a94c1e8f3b7a9d0e1c2b3a"
+[vars]
+AUDIENCE = "payments-api-prod"
+ORIGIN_URL = "https://payments-origin.acme-corp.net"
+[vars.POLICY]
+allow = ["arn:aws:iam::111122223333:role/deployer"]
+`;
+
+const lines = (s: string) => s.split("\n").filter((l) => l !== "");
+
+function doctor(text: string, env?: string) {
+  const out = runDoctor("wrangler.toml", text, env);
+  return { ...out, problems: lines(out.stderr) };
+}
+
+describe("sts-gate doctor", () => {
+  it("exits 0 on a sound configuration and prints the summary npm run policy -- check prints", () => {
+    const out = doctor(SOUND);
+    expect(out.exitCode).toBe(0);
+    expect(out.stderr).toBe("");
+    expect(lines(out.stdout)).toEqual([
+      `wrangler.toml: no problems found (the top level, what wrangler deploy --env="" deploys)`,
+      "wrangler.toml [vars.POLICY]: valid",
+      "shorthand form (allow): one rule named allow",
+      "  allow: any method on any path, for 1 principal pattern",
+      "deny: none",
+      "accounts: any account the rules name",
+      "principal types: user, assumed-role, role",
+      "pinned: none",
+    ]);
+  });
+
+  it.each([
+    ["a placeholder KV namespace id", SOUND.replace("5f0c6d2be4a94c1e8f3b7a9d0e1c2b3a", "00000000000000000000000000000000"), /^wrangler\.toml: IDENTITY_CACHE: .*placeholder 0{32}.*kv namespace create/],
+    ["no IDENTITY_CACHE", SOUND.replace('binding = "IDENTITY_CACHE"', 'binding = "OTHER"'), /^wrangler\.toml: IDENTITY_CACHE: no KV namespace is bound/],
+    ["an example origin", SOUND.replace("payments-origin.acme-corp.net", "origin.example.com"), /^wrangler\.toml: ORIGIN_URL: origin\.example\.com is an example or local host/],
+    ["the bare example.com", SOUND.replace("payments-origin.acme-corp.net", "example.com"), /ORIGIN_URL: example\.com is an example/],
+    ["localhost over https", SOUND.replace("payments-origin.acme-corp.net", "localhost:8443"), /ORIGIN_URL: localhost is an example or local host/],
+    ["a non-https ORIGIN_URL", SOUND.replace("https://payments-origin", "http://payments-origin"), /^wrangler\.toml: ORIGIN_URL: is http:\/\/, not https/],
+    ["an ORIGIN_URL that is not a URL", SOUND.replace("https://payments-origin.acme-corp.net", "payments-origin"), /^wrangler\.toml: ORIGIN_URL: must be an absolute http\(s\) URL/],
+    ["a missing ORIGIN_URL", SOUND.replace(/ORIGIN_URL = .*\n/, ""), /^wrangler\.toml: ORIGIN_URL: missing from \[vars\]/],
+    ["an invalid policy", SOUND.replace("arn:aws:iam::111122223333:role/deployer", "arn:aws:iam::*:role/deployer"), /^wrangler\.toml: POLICY\.allow\[0\]: the account field must be a literal/],
+    ["a policy that admits no one", SOUND.replace("[vars.POLICY]", '[vars.POLICY]\naccounts = ["444455556666"]'), /^wrangler\.toml: POLICY: admits no one: POLICY\.allow\[0\] is for account 111122223333/],
+    ["a missing POLICY", SOUND.replace(/\[vars\.POLICY\]\nallow = .*\n/, ""), /^wrangler\.toml: POLICY: missing from \[vars\]/],
+    ["an STS binding", `${SOUND.replace("[vars]", '[[services]]\nbinding = "STS"\nservice = "sts-emulator"\n[vars]')}`, /^wrangler\.toml: STS: a service binding to sts-emulator is for development and tests only/],
+    ["an ORIGIN binding", `${SOUND.replace("[vars]", '[[services]]\nbinding = "ORIGIN"\nservice = "echo"\n[vars]')}`, /^wrangler\.toml: ORIGIN: a service binding/],
+    ["a private key in vars", SOUND.replace("[vars]", `[vars]\nASSERTION_PRIVATE_JWK = '{"kty":"OKP","crv":"Ed25519","x":"a","d":"b"}'`), /^wrangler\.toml: ASSERTION_PRIVATE_JWK: a private key in \[vars\].*wrangler secret put ASSERTION_PRIVATE_JWK/],
+    ["a private key under another name", SOUND.replace("[vars]", `[vars]\nSIGNING_KEY = "-----BEGIN PRIVATE KEY-----\\nMC4CAQ\\n-----END PRIVATE KEY-----"`), /^wrangler\.toml: SIGNING_KEY: a private key in \[vars\]/],
+    ["a missing AUDIENCE", SOUND.replace(/AUDIENCE = .*\n/, ""), /^wrangler\.toml: AUDIENCE: missing from \[vars\]/],
+    ["an AUDIENCE the gate refuses", SOUND.replace('"payments-api-prod"', '"has space"'), /^wrangler\.toml: AUDIENCE: must be 1 to 256 visible ASCII/],
+    ["CORS_ALLOWED_ORIGINS = '*'", SOUND.replace("[vars]", '[vars]\nCORS_ALLOWED_ORIGINS = "*"'), /^wrangler\.toml: CORS_ALLOWED_ORIGINS\[0\]: '\*' is refused/],
+  ])("exits 1 with one line for %s", (_why, text, line) => {
+    const out = doctor(text);
+    expect(out.exitCode).toBe(1);
+    expect(out.stdout).toBe("");
+    expect(out.problems).toHaveLength(1);
+    expect(out.problems[0]).toMatch(line);
+  });
+
+  it("reports every problem, one line each", () => {
+    const text = `
+[[kv_namespaces]]
+binding = "IDENTITY_CACHE"
+id = "00000000000000000000000000000000"
+[[services]]
+binding = "STS"
+service = "sts-emulator"
+[vars]
+ORIGIN_URL = "http://gate.example.com"
+ASSERTION_PRIVATE_JWK = '{"kty":"OKP","crv":"Ed25519","x":"a","d":"b"}'
+[vars.POLICY]
+allow = ["arn:aws:sts::111122223333:federated-user/bob"]
+`;
+    const out = doctor(text);
+    expect(out.exitCode).toBe(1);
+    expect(out.problems.map((p) => p.split(": ")[1])).toEqual([
+      "IDENTITY_CACHE",
+      "AUDIENCE",
+      "ORIGIN_URL",
+      "ORIGIN_URL",
+      "POLICY",
+      "STS",
+      "ASSERTION_PRIVATE_JWK",
+    ]);
+  });
+
+  it("checks the environment --env names, which inherits no vars or bindings from the top level", () => {
+    const text = `${SOUND}
+[env.staging]
+name = "gate-staging"
+[env.staging.vars]
+AUDIENCE = "payments-api-staging"
+`;
+    const out = doctor(text, "staging");
+    expect(out.exitCode).toBe(1);
+    expect(out.problems).toEqual([
+      expect.stringMatching(/^wrangler\.toml \[env\.staging\]: IDENTITY_CACHE: no KV namespace is bound in \[\[env\.staging\.kv_namespaces\]\]/),
+      expect.stringMatching(/^wrangler\.toml \[env\.staging\]: ORIGIN_URL: missing from \[env\.staging\.vars\]/),
+      expect.stringMatching(/^wrangler\.toml \[env\.staging\]: POLICY: missing from \[env\.staging\.vars\]/),
+    ]);
+    // --env "" is the top level, as for wrangler deploy --env="".
+    expect(doctor(text, "").exitCode).toBe(0);
+  });
+
+  it("exits 2 with one line for an unknown environment or a file that is not TOML", () => {
+    const unknown = doctor(SOUND, "prod");
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.problems).toEqual(["sts-gate: wrangler.toml has no [env.prod]"]);
+    const broken = doctor("[vars\nAUDIENCE=");
+    expect(broken.exitCode).toBe(2);
+    expect(broken.problems).toHaveLength(1);
+    expect(broken.problems[0]).toMatch(/^sts-gate: wrangler\.toml not valid TOML: /);
+  });
+
+  it("passes this repository's development and test environments as unfit for production", () => {
+    // The committed [env.dev]/[env.test] wire the emulator in; the doctor must say so.
+    const dev = doctor(`[[env.dev.services]]\nbinding = "STS"\nservice = "sts-emulator"\n[env.dev.vars]\nAUDIENCE = "x"`, "dev");
+    expect(dev.problems.some((p) => p.includes(": STS: "))).toBe(true);
+  });
+});

@@ -2,7 +2,8 @@ import * as z from "zod";
 import { PrivateJwkSchema, PublicJwkSchema } from "./assertion/keys.ts";
 import type { AssertionSettings } from "./assertion/signer.ts";
 import { CorsAllowedOriginsSchema } from "./cors.ts";
-import { compilePolicy, PolicySchema, type CompiledPolicy } from "./policy.ts";
+import { formatIssuePath } from "./issue-path.ts";
+import { compilePolicy, PolicySchema, type CompiledPolicy } from "./policy/index.ts";
 import { DEFAULT_MEMORY_ENTRIES } from "./verify/isolate-cache.ts";
 import { metricsDataset } from "./observe/metrics.ts";
 import { DEFAULT_ORIGIN_TIMEOUT_MS } from "./forward.ts";
@@ -133,7 +134,7 @@ export function parseConfig(env: GateEnv): ConfigResult {
   if (!parsed.success) {
     return {
       ok: false,
-      issues: parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`),
+      issues: parsed.error.issues.map((i) => `${formatIssuePath(i.path)}: ${i.message}`),
     };
   }
   const e = parsed.data;
@@ -166,11 +167,4 @@ export function parseConfig(env: GateEnv): ConfigResult {
             },
     },
   };
-}
-
-function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  return path.reduce<string>(
-    (out, key) => (typeof key === "number" ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)),
-    "",
-  );
 }

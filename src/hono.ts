@@ -7,5 +7,5 @@ export { stsAuth, type Caller, type StsAuthOptions, type StsAuthVariables } from
 export { IdentityCache, DEFAULT_MEMORY_ENTRIES } from "./verify/isolate-cache.ts";
 export { createVerifier, type Verifier, type VerifierOptions, type VerifyContext } from "./verify/verifier.ts";
 export { GateProblem, PROBLEMS, problemResponse, type ProblemCode } from "./problem.ts";
-export type { PolicyDocument, Policy } from "./policy.ts";
+export type { PolicyDocument, Policy } from "./policy/index.ts";
 export type { CallerIdentity, PrincipalType } from "./identity.ts";

@@ -4,7 +4,7 @@ import { denialDetail } from "./denial.ts";
 import type { CallerIdentity } from "./identity.ts";
 import { log } from "./log.ts";
 import { decisionFor } from "./observe/decision.ts";
-import { compilePolicy, PolicySchema, type Grants, type Policy, type PolicyDecision, type PolicyDocument } from "./policy.ts";
+import { compilePolicy, PolicySchema, type Grants, type Policy, type PolicyDecision, type PolicyDocument } from "./policy/index.ts";
 import { GateError } from "./errors.ts";
 import { GateProblem } from "./problem.ts";
 import type { RevocationFacts } from "./revocation/match.ts";

@@ -6,8 +6,9 @@
  */
 import type { GateEnv } from "../config.ts";
 import { parseConfig } from "../config.ts";
-import { checkPolicyText, runPolicyCli, type CliOutcome } from "../policy.ts";
-import { whyAdmitsNoOne } from "../policy-reach.ts";
+import { checkPolicyText } from "../policy/index.ts";
+import { runPolicyCli, type CliOutcome } from "./policy-cli.ts";
+import { whyAdmitsNoOne } from "../policy/reach.ts";
 import { policyLabel, policyText, readDeployTarget, WranglerConfigError, type DeployTarget } from "./wrangler-config.ts";
 
 /** Names that only ever stand for examples or this machine. */

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import process from "node:process";
-import { runPolicyCli } from "../policy.ts";
+import { runPolicyCli } from "./policy-cli.ts";
 import { policyCliInput } from "./wrangler-config.ts";
 
 try {

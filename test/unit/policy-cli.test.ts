@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { checkPolicyText, explainPolicy, PolicySchema, runPolicyCli, type CliOutcome } from "../../src/policy";
+import { runPolicyCli, type CliOutcome } from "../../src/cli/policy-cli";
+import { checkPolicyText, explainPolicy, PolicySchema } from "../../src/policy";
 
 /**
  * `npm run policy` is `runPolicyCli` behind a wrapper that only reads argv and files

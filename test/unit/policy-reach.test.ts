@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { whyAdmitsNoOne } from "../../src/policy-reach";
-import { checkPolicyText, PolicySchema, runPolicyCli } from "../../src/policy";
+import { whyAdmitsNoOne } from "../../src/policy/reach";
+import { runPolicyCli } from "../../src/cli/policy-cli";
+import { checkPolicyText, PolicySchema } from "../../src/policy";
 
 const A = "111122223333";
 const doc = (d: unknown) => PolicySchema.parse(d);

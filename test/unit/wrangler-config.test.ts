@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { policyCliInput, readDeployTarget } from "../../src/cli/wrangler-config";
-import { runPolicyCli } from "../../src/policy";
+import { runPolicyCli } from "../../src/cli/policy-cli";
 
 const TOML = `
 [vars]

@@ -1,5 +1,7 @@
-import type { PrincipalType } from "./identity.ts";
-import { compileArnPattern, DEFAULT_PRINCIPAL_TYPES, formatPolicyPath, type PolicyDocument } from "./policy.ts";
+import type { PrincipalType } from "../protocol.ts";
+import { formatIssuePath } from "../issue-path.ts";
+import { compileArnPattern } from "./match.ts";
+import { DEFAULT_PRINCIPAL_TYPES, type PolicyDocument } from "./schema.ts";
 
 /**
  * Whether a valid policy can admit anyone at all: a policy whose every allow pattern is cut off
@@ -19,7 +21,7 @@ export function whyAdmitsNoOne(doc: PolicyDocument): string | undefined {
   const reasons: string[] = [];
   for (const [where, patterns] of allowLists) {
     patterns.forEach((pattern, j) => {
-      reasons.push(`${formatPolicyPath([...where, j])} ${cutOff(pattern, doc.accounts, types, denies) ?? "can match"}`);
+      reasons.push(`${formatIssuePath([...where, j], "POLICY")} ${cutOff(pattern, doc.accounts, types, denies) ?? "can match"}`);
     });
   }
   if (reasons.length === 0) return "it allows no principal pattern";

@@ -19,17 +19,17 @@ const EDGE_TESTS = [
   "test/integration/forwarding.test.ts",
   "test/integration/policy.test.ts",
   "test/integration/stsauth.test.ts",
-  "test/unit/header-hygiene.test.ts",
-  "test/unit/path-boundary.test.ts",
-  "test/unit/wildcard.test.ts",
-  "test/unit/rate-limit-key.test.ts",
-  "test/unit/dev-wiring.test.ts",
-  "test/unit/policy-rules.test.ts",
-  "test/unit/policy-properties.test.ts",
+  "test/edge/header-hygiene.test.ts",
+  "test/edge/path-boundary.test.ts",
+  "test/wildcard.test.ts",
+  "test/verify/rate-limit-key.test.ts",
+  "test/edge/dev-wiring.test.ts",
+  "test/policy/rules.test.ts",
+  "test/policy/properties.test.ts",
   "test/integration/assertion-keys.test.ts",
 ];
 /** The revocation tests (ATTACKS #24). */
-const REVOCATION_TESTS = ["test/integration/revocation.test.ts", "test/unit/revocation.test.ts"];
+const REVOCATION_TESTS = ["test/integration/revocation.test.ts", "test/revocation/revocation.test.ts"];
 
 export const MUTANTS: Mutant[] = [
   // src/token/bearer.ts

@@ -18,7 +18,24 @@ const work = mkdtempSync(join(tmpdir(), "sts-gate-mutation-"));
 cpSync(root, work, { recursive: true, filter: (src) => !/\/(node_modules|\.git|dist|\.wrangler)(\/|$)/.test(src.slice(root.length)) });
 symlinkSync(join(root, "node_modules"), join(work, "node_modules"));
 
-const TESTS = ["run", "--project", "workers", "--bail=1", "test/unit", "test/integration", "test/properties"];
+/** Every rule's tests: the unit tests beside their modules, integration and properties (not the built CLI's). */
+const RULE_TESTS = [
+  "test/token/",
+  "test/policy/",
+  "test/edge/",
+  "test/verify/",
+  "test/revocation/",
+  "test/origin/",
+  "test/integration/",
+  "test/properties/",
+  "test/identity.test.ts",
+  "test/config.test.ts",
+  "test/sts-endpoints.test.ts",
+  "test/wildcard.test.ts",
+  "test/deadline.test.ts",
+  "test/cors.test.ts",
+];
+const TESTS = ["run", "--project", "workers", "--bail=1", ...RULE_TESTS];
 
 /**
  * A run that outlives this is a failure: a mutant that makes matching backtrack hangs workerd in

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { identityFromSts, type StsAnswer } from "../../src/identity";
-import { expectProblem } from "./helpers";
+import { identityFromSts, type StsAnswer } from "../src/identity";
+import { expectProblem } from "./support/helpers";
 
 const ACCOUNT = "111122223333";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { decodeBase64url, decodeUtf8, stripPrefix, TOKEN_PREFIX } from "../../src/token/decode";
 import { base64url } from "../support/tokens";
-import { expectProblem, RECORDED } from "./helpers";
+import { expectProblem, RECORDED } from "../support/helpers";
 
 const bytes = (...b: number[]) => new Uint8Array(b);
 

@@ -11,7 +11,7 @@ import {
   validateAuthorization,
 } from "../../src/token/validate";
 import { encodeToken, presignUrl } from "../support/tokens";
-import { expectProblem, rawParam, recorded, RECORDED, withParam } from "./helpers";
+import { expectProblem, rawParam, recorded, RECORDED, withParam } from "../support/helpers";
 
 const alice = recorded("alice-us-east-1");
 const SIGNED_AT = Date.parse(alice.signedAt);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { bearerToken, MAX_TOKEN_BYTES } from "../../src/token/bearer";
-import { expectProblem, recorded } from "./helpers";
+import { expectProblem, recorded } from "../support/helpers";
 
 describe("bearerToken", () => {
   it("returns the token of a well-formed header, untouched", () => {

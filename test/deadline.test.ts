@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { withDeadline } from "../../src/deadline";
+import { withDeadline } from "../src/deadline";
 
 const never = <T>() => new Promise<T>(() => {});
 const later = <T>(value: T, ms: number) => new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));

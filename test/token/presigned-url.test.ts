@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parsePresignedUrl } from "../../src/token/presigned-url";
-import { expectProblem, RECORDED } from "./helpers";
+import { expectProblem, RECORDED } from "../support/helpers";
 
 const Q = "?Action=GetCallerIdentity&Version=2011-06-15";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { lookupStsEndpoint, STS_ENDPOINTS, type StsEndpoint } from "../../src/sts-endpoints";
+import { lookupStsEndpoint, STS_ENDPOINTS, type StsEndpoint } from "../src/sts-endpoints";
 
 describe("lookupStsEndpoint", () => {
   it.each<[string, Omit<StsEndpoint, "host">]>([

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compileArnPattern } from "../../src/policy";
-import { wildcardMatch } from "../../src/wildcard";
+import { compileArnPattern } from "../src/policy";
+import { wildcardMatch } from "../src/wildcard";
 
 /** The simplest correct matcher: dynamic programming over (pattern, text) prefixes. */
 function reference(pattern: string, text: string): boolean {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ALLOWED_PARAMETERS, encodeRfc3986, parseStrictQuery } from "../../src/token/query";
-import { expectProblem, recorded, RECORDED } from "./helpers";
+import { expectProblem, recorded, RECORDED } from "../support/helpers";
 
 const rawQueryOf = (url: string) => url.slice(url.indexOf("?") + 1);
 const BASE = "Action=GetCallerIdentity&Version=2011-06-15";

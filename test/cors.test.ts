@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CorsAllowedOriginsSchema } from "../../src/cors";
+import { CorsAllowedOriginsSchema } from "../src/cors";
 
 describe("CORS_ALLOWED_ORIGINS", () => {
   it("parses a comma-separated list of exact origins, spaces around commas allowed", () => {

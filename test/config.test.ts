@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_STS_TIMEOUT_MS, parseConfig, type GateEnv } from "../../src/config";
-import { identityFromSts } from "../../src/identity";
+import { DEFAULT_STS_TIMEOUT_MS, parseConfig, type GateEnv } from "../src/config";
+import { identityFromSts } from "../src/identity";
 
 /** Decisions here do not depend on the route. */
 const REQ = { method: "GET", path: "/" };

@@ -7,10 +7,9 @@ import { decisionFor } from "./observe/decision.ts";
 import { compilePolicy, PolicySchema, type Grants, type Policy, type PolicyDecision, type PolicyDocument } from "./policy/index.ts";
 import { GateError } from "./errors.ts";
 import { GateProblem } from "./problem.ts";
-import type { RevocationFacts } from "./revocation/match.ts";
 import { IdentityCache, type Resolved } from "./verify/isolate-cache.ts";
 import { rateLimitKey } from "./verify/rate-limit-key.ts";
-import { createVerifier, type Verifier, type VerifyContext } from "./verify/verifier.ts";
+import { createVerifier, type Verifier, type VerifierOptions, type VerifyContext } from "./verify/verifier.ts";
 
 export interface Caller extends CallerIdentity {
   /** The policy rule that let the caller in. */
@@ -22,34 +21,12 @@ export interface Caller extends CallerIdentity {
 
 export type StsAuthVariables = { caller: Caller };
 
-export interface StsAuthOptions {
-  /** This service's audience: the `x-k8s-aws-id` value tokens must be signed for. */
-  audience: string;
+/** The verifier's options (src/verify/verifier.ts), and what the middleware adds around it. */
+export interface StsAuthOptions extends VerifierOptions {
   /** A policy document (`{ allow: [...] }`) or a compiled policy. */
   policy: PolicyDocument | Policy;
-  /** Shares verified identities across isolates; omit for memory only. */
-  kv?: KVNamespace;
-  /** How to reach STS; defaults to the network. Tests and `wrangler dev` pass the emulator. */
-  sts?: Fetcher | ((request: Request) => Promise<Response>);
-  /** Deadline for the STS exchange; default 5000 ms. */
-  timeoutMs?: number;
-  /** Epoch milliseconds; injectable so recorded tokens can be replayed in tests. */
-  now?: () => number;
-  /** The in-isolate cache; by default one per middleware instance. */
-  cache?: IdentityCache;
-  /**
-   * Limits upstream-bound verifications per client (a Workers rate-limiting binding). Only a
-   * token not in this isolate's memory is counted, before its KV read: isolate-cache hits and
-   * local rejections are free.
-   */
-  rateLimiter?: RateLimit;
   /** The rate limiter's key for a request; default the client IP (`CF-Connecting-IP`), an IPv6 client's /64. */
   clientKey?: (c: Context) => string;
-  /**
-   * Revocations, checked on every request (src/revocation/): the token's access key before any
-   * KV read or STS call, then the resolved identity, from memory, KV or STS alike.
-   */
-  revocations?: { check(facts: RevocationFacts): Promise<void> };
   /** What grants access after the guards: the policy's rules (default) or its `admins`. */
   grants?: Grants;
   /** A Workers Analytics Engine dataset: one data point per decision (README, "Metrics"). */

@@ -27,6 +27,7 @@ export interface RevocationFacts {
 export function findRevocation(entries: Iterable<ActiveRevocation>, facts: RevocationFacts, now: number): ActiveRevocation | undefined {
   const identity = facts.identity;
   for (const entry of entries) {
+    // Rule `revocationExpiry`: an expired entry stops applying, whatever KV still holds.
     if (entry.expiresAt !== undefined && now >= entry.expiresAt) continue;
     if (selects(entry, facts.accessKeyId, identity)) return entry;
   }

@@ -22,9 +22,16 @@ export interface VerifierOptions {
   now?: () => number;
   /** The isolate's memory; by default one per verifier. */
   cache?: IdentityCache;
-  /** Limits KV- and STS-bound verifications per client (a Workers rate-limiting binding). */
+  /**
+   * Limits KV- and STS-bound verifications per client (a Workers rate-limiting binding). Only a
+   * token not in this isolate's memory is counted, before its KV read: isolate-cache hits and
+   * local rejections are free.
+   */
   rateLimiter?: RateLimit;
-  /** Revocations (src/revocation/): checked for every token, remembered or not. */
+  /**
+   * Revocations, checked for every token (src/revocation/): the token's access key before any
+   * KV read or STS call, then the resolved identity, from memory, KV or STS alike.
+   */
   revocations?: { check(facts: RevocationFacts): Promise<void> };
 }
 

@@ -237,6 +237,24 @@ describe("development wiring serves only loopback hosts (ATTACKS #23)", () => {
     expect(((await loopback.json()) as { keys: Array<{ x: string }> }).keys[0]!.x).toBe(key.publicJwk.x);
   });
 
+  it("refuses a key spelled in non-canonical base64url, so no spelling of a committed key passes for another", async () => {
+    const { generateAssertionKey } = await import("../../src/assertion/generate");
+    const key = await generateAssertionKey("EdDSA");
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const x = key.publicJwk.x!;
+    // The last of 43 characters carries 2 unused bits: index + 1 decodes to the same 32 bytes.
+    const respelled = x.slice(0, -1) + alphabet[alphabet.indexOf(x.at(-1)!) + 1];
+    const lines: string[] = [];
+    vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+    const res = await createGateApp().fetch(
+      new Request("https://localhost/.well-known/jwks.json"),
+      { ...env, ASSERTION_PRIVATE_JWK: JSON.stringify({ ...key.privateJwk, x: respelled }) },
+      createExecutionContext(),
+    );
+    expect(res.status).toBe(500);
+    expect(lines.some((l) => l.includes("ASSERTION_PRIVATE_JWK.x") && l.includes("canonical"))).toBe(true);
+  });
+
   it("serves a public host with neither an STS binding nor a committed key", async () => {
     const { generateKeyPair, exportJWK } = await import("jose");
     const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });

@@ -23,6 +23,6 @@ export async function withDeadline<T>(work: Promise<T>, deadline: Deadline<T>): 
   try {
     return await Promise.race([work, late]);
   } finally {
-    clearTimeout(timer);
+    if (timer !== undefined) clearTimeout(timer);
   }
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run dev` runs this first: the development signing key, made on first use and kept in
+ * `npm run dev` runs this first (its `predev` script): the development signing key, made on first use and kept in
  * git-ignored `.dev.vars` files, so no private key is ever committed (ATTACKS #23). wrangler dev
  * reads `.dev.vars` beside each Worker's config: the gate gets ASSERTION_PRIVATE_JWK, the echo
  * origin the matching public key set. An existing key is kept, so restarts keep one key.

@@ -73,7 +73,7 @@ describe.skipIf(!HAVE_BROWSER)("a browser calls the gate with CORS", () => {
     // Inside the repository: Miniflare names modules relative to the working directory.
     tmp = await mkdtemp(join(ROOT, "dist/test/browser-"));
     const [gateJs, emulatorJs, echoJs, pageJs, keys] = await Promise.all([
-      bundle("src/index.ts", join(tmp, "gate.js"), "neutral"),
+      bundle("src/worker.ts", join(tmp, "gate.js"), "neutral"),
       bundle("test/emulator/worker.ts", join(tmp, "sts-emulator.js"), "neutral"),
       bundle("test/echo-origin/worker.ts", join(tmp, "echo-origin.js"), "neutral"),
       bundle("test/browser/page.ts", join(tmp, "page.js"), "browser"),

@@ -211,7 +211,7 @@ describe("GET /.well-known/sts-gate/health", () => {
       status: "ok",
       version: packageJson.version,
       audience: TEST_AUDIENCE,
-      assertionKeyId: "WYaWHLl-gOLpp7s3kCnq-MLGW8y2YQl0ily5_aARJ5c",
+      assertionKeyId: (JSON.parse(env.ASSERTION_PRIVATE_JWK as string) as { kid: string }).kid,
       bindings: { METRICS: true, STS_RATE_LIMITER: false, STS: true, ORIGIN: true },
     });
     expect(JSON.stringify(body)).not.toContain(JSON.parse(env.ASSERTION_PRIVATE_JWK).d);

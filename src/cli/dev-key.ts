@@ -1,7 +1,8 @@
 /**
  * `npm run dev` runs this first (its `predev` script): the development signing key, made on first use and kept in
- * git-ignored `.dev.vars` files, so no private key is ever committed (ATTACKS #23). wrangler dev
- * reads `.dev.vars` beside each Worker's config: the gate gets ASSERTION_PRIVATE_JWK, the echo
+ * git-ignored `.dev.vars.dev` files (the `dev` environment's own, so `npm run types`, which reads
+ * `--env test`, never sees them), so no private key is ever committed (ATTACKS #23). wrangler dev
+ * reads them beside each Worker's config: the gate gets ASSERTION_PRIVATE_JWK, the echo
  * origin the matching public key set. An existing key is kept, so restarts keep one key.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -10,8 +11,8 @@ import { fileURLToPath } from "node:url";
 import { generateAssertionKey } from "../assertion/generate.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const GATE_VARS = join(root, ".dev.vars");
-const ORIGIN_VARS = join(root, "test/echo-origin/.dev.vars");
+const GATE_VARS = join(root, ".dev.vars.dev");
+const ORIGIN_VARS = join(root, "test/echo-origin/.dev.vars.dev");
 
 function readVar(file: string, name: string): string | undefined {
   if (!existsSync(file)) return undefined;
@@ -35,5 +36,5 @@ export async function ensureDevKey(): Promise<"kept" | "created"> {
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const outcome = await ensureDevKey();
-  if (outcome === "created") console.log("dev-key: a new development signing key is in .dev.vars (git-ignored; never deploy it)");
+  if (outcome === "created") console.log("dev-key: a new development signing key is in .dev.vars.dev (git-ignored; never deploy it)");
 }

@@ -184,8 +184,11 @@ export function renderResults(run: BenchRun, previous: BenchRun | undefined): st
   lines.push("");
   lines.push(
     `Settings: ${run.options.rounds} rounds × ${run.options.duration} s per scenario, ${run.options.connections} connections, ` +
-      `scenarios rotated each round; figures are medians of the rounds; "× baseline" is the median of each round's req/s over the same ` +
-      `round's baseline. STS latency scenario: +${run.options.stsLatencyMs} ms. KV scenario: ${int(run.options.kvTokens)} tokens cycled. ` +
+      `scenarios rotated each round; figures are medians of the rounds; "× proxy" is the median of each round's req/s over the same ` +
+      `round's proxy req/s, and "gate's own CPU" the median of each round's workerd CPU per request less the proxy's in that round. ` +
+      `The proxy and the gate each run in their own workerd process; STS (the emulator, a Node HTTP server behind an \`external\` ` +
+      `service binding), the origin and the load generator in processes of their own. ` +
+      `STS latency scenario: +${run.options.stsLatencyMs} ms. KV scenario: ${int(run.options.kvTokens)} tokens cycled. ` +
       `Whole run: ${run.seconds} s.` +
       (previous ? ` Previous run (in brackets): ${previous.date.replace("T", " ").replace(/\.\d+Z$/, " UTC")}, commit ${previous.machine.commit}, load average ${previous.machine.loadBefore.toFixed(2)}.` : " No previous run recorded."),
   );

@@ -91,8 +91,12 @@ export async function summarize(profile: CpuProfile, worker: string, bundlePath:
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const bundleName = bundlePath.split("/").pop()!;
   const moduleOf = (frame: CallFrame) => {
     if (frame.url === "") return frame.functionName.startsWith("(") ? frame.functionName : "(native)";
+    // workerd's own JavaScript (node-internal:internal_timers, node-internal:internal_inspect behind
+    // console.log, …) is not the bundle: name it by its URL, not by the bundle's line table.
+    if (!frame.url.endsWith(bundleName)) return frame.url;
     return modules[frame.lineNumber] ?? frame.url;
   };
   const self = new Map<number, number>();

@@ -16,7 +16,7 @@ async function bundle(entry: string, outfile: string): Promise<string> {
 /**
  * A fresh signing key per run: no private key is committed (ATTACKS #23). The gate gets the
  * private JWK, the echo origin the public key set, as the two halves `npm run dev` keeps in
- * .dev.vars.
+ * .dev.vars.dev.
  */
 const testKey = await generateAssertionKey("EdDSA");
 

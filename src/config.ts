@@ -30,7 +30,7 @@ export interface GateEnv {
   ORIGIN_TIMEOUT_MS?: unknown;
   /** Maximum entries of each in-isolate cache (verified and refused tokens); default 10000. */
   CACHE_MAX_ENTRIES?: unknown;
-  /** Optional Workers rate-limiting binding: STS-bound verifications per client IP. */
+  /** Optional Workers rate-limiting binding: KV- and STS-bound verifications per client (IPv4 address, IPv6 /64). */
   STS_RATE_LIMITER?: RateLimit;
   /** Optional Workers Analytics Engine dataset: one data point per decision. */
   METRICS?: AnalyticsEngineDataset;

@@ -2,7 +2,7 @@
  * `npm run policy -- check <file> [--env NAME]` and `npm run policy -- explain <file> --arn <arn> …`:
  * validate a policy file, and show what the gate would decide for a caller and a request.
  *
- * A thin wrapper: the whole command is `runPolicyCli` in src/policy.ts (tested in workerd);
+ * A thin wrapper: the whole command is `runPolicyCli` in src/cli/policy-cli.ts (tested in workerd);
  * this file only supplies the arguments, the file system and the exit status. Errors are one
  * line on stderr and a non-zero exit status, never a stack trace.
  */

@@ -52,7 +52,7 @@ describe("sts-gate doctor", () => {
     expect(r.stdout).toBe("");
     noStack(r);
     const problems = lines(r.stderr);
-    // The same seven problems test/unit/doctor.test.ts finds in its all-in-one case, in order.
+    // The same seven problems test/cli/doctor.test.ts finds in its all-in-one case, in order.
     expect(problems).toHaveLength(7);
     expect(problems.every((l) => l.startsWith("test/fixtures/deploy/broken.toml: "))).toBe(true);
     expect(problems[1]).toContain("AUDIENCE: missing from [vars]");

@@ -145,7 +145,7 @@ const ALL: Mutant[] = [
   // src/rate-limit-key.ts (ATTACKS #22)
   { rule: "rateLimitKeyPerSlash64", file: "src/verify/rate-limit-key.ts", find: 'return `${groups.slice(0, 4).map((g) => g.toString(16)).join(":")}::/64`;', replace: 'return groups.map((g) => g.toString(16)).join(":");', tests: EDGE_TESTS },
   { rule: "rateLimit: before the KV read", file: "src/verify/verifier.ts", find: "    if (options.rateLimiter) await admitUpstream(options.rateLimiter, context.clientKey ?? \"unknown\");\n", replace: "", tests: EDGE_TESTS },
-  { rule: "rateLimit: before the KV read, not after", file: "src/verify/verifier.ts", find: "    if (fromKv) {\n      memory.identities.set(key, { identity: fromKv, accessKeyId }, token.expiresAt);", replace: "    if (fromKv) {\n      if (options.rateLimiter) await admitUpstream(options.rateLimiter, context.clientKey ?? \"unknown\");\n      memory.identities.set(key, { identity: fromKv, accessKeyId }, token.expiresAt);", tests: EDGE_TESTS },
+  { rule: "rateLimit: before the KV read, not after", file: "src/verify/verifier.ts", find: "    if (options.rateLimiter) await admitUpstream(options.rateLimiter, context.clientKey ?? \"unknown\");\n    const now = clock();\n    // 2. KV: another isolate's verification of this very token.\n    const fromKv = options.kv ? await readIdentity(options.kv, key, token, now) : undefined;\n", replace: "    const now = clock();\n    const fromKv = options.kv ? await readIdentity(options.kv, key, token, now) : undefined;\n    if (!fromKv && options.rateLimiter) await admitUpstream(options.rateLimiter, context.clientKey ?? \"unknown\");\n", tests: EDGE_TESTS },
   // src/edge/dev-wiring.ts and src/app.ts (ATTACKS #23)
   { rule: "devWiringLoopbackOnly: STS binding", file: "src/edge/dev-wiring.ts", find: "if (config.sts !== undefined) reasons.push(", replace: "if (false) reasons.push(", tests: EDGE_TESTS },
   { rule: "devWiringLoopbackOnly: committed key", file: "src/edge/dev-wiring.ts", find: "if (publicKey !== undefined && (COMMITTED_KEYS.has(publicKey) || alsoCommitted.has(publicKey))) {", replace: "if (false) {", tests: EDGE_TESTS },
@@ -215,7 +215,7 @@ const MODULE_TESTS: ReadonlyArray<[prefix: string, tests: readonly string[]]> = 
   ["src/policy/", ["test/policy/", "test/integration/policy.test.ts", "test/integration/attacks.test.ts"]],
   ["src/origin/", ["test/origin/", "test/integration/assertion.test.ts"]],
   ["src/verify/", ["test/verify/", "test/integration/cache.test.ts", "test/integration/sts-faults.test.ts", "test/integration/flood.test.ts"]],
-  ["src/forward.ts", ["test/integration/forwarding.test.ts", "test/integration/origin-edge.test.ts"]],
+  ["src/forward.ts", ["test/integration/forwarding.test.ts", "test/integration/origin-edge.test.ts", "test/integration/observability.test.ts"]],
   ["src/observe/", ["test/integration/observability.test.ts"]],
   ["src/app.ts", ["test/integration/observability.test.ts", "test/integration/config-and-logs.test.ts"]],
   ["src/cors.ts", ["test/cors.test.ts", "test/integration/cors.test.ts"]],

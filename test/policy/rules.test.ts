@@ -207,10 +207,15 @@ describe("PolicySchema: the full form", () => {
       `POLICY.pin["arn:aws:iam::${A}:role/Deployer"]: pins the same principal as arn:aws:iam::${A}:role/deployer`,
     ],
     ["a typo'd top-level key", { rules: [{ name: "a", allow: [`arn:aws:iam::${A}:role/x`] }], denny: [] }, "POLICY:"],
+    ["a path glob of 65 segments", { rules: [{ name: "a", paths: ["/a".repeat(65)], allow: [`arn:aws:iam::${A}:role/x`] }] }, "POLICY.rules[0].paths[0]: must have at most 64 segments"],
   ])("refuses %s, naming the path", (_why, doc, expected) => {
     const found = issues(doc);
     expect(found.length, JSON.stringify(found)).toBeGreaterThan(0);
     expect(found.some((i) => i.startsWith(expected)), `${JSON.stringify(found)} should include ${expected}`).toBe(true);
+  });
+
+  it("accepts a path glob of exactly 64 segments", () => {
+    expect(issues({ rules: [{ name: "a", paths: ["/a".repeat(64)], allow: [`arn:aws:iam::${A}:role/x`] }] })).toEqual([]);
   });
 
   it("reports one issue per bad pattern, however many things are wrong with it", () => {

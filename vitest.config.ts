@@ -20,6 +20,9 @@ async function bundle(entry: string, outfile: string): Promise<string> {
  */
 const testKey = await generateAssertionKey("EdDSA");
 
+/** Tests of code that runs only in Node: command lines parsed with node:util parseArgs, which workerd stubs. */
+const NODE_ONLY = ["test/cli/policy-cli.test.ts", "test/cli/keygen.test.ts"];
+
 export default defineConfig({
   test: {
     // Decision logs are the product's output, but noise in a passing run.
@@ -57,16 +60,16 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/**/*.test.ts", "src/**/*.test.ts"],
-          exclude: ["test/package/**", "test/browser/**", "test/install/**"],
+          exclude: ["test/package/**", "test/browser/**", "test/install/**", ...NODE_ONLY],
           // Node side, before the workerd tests: builds and runs the caller's CLI, provides its tokens.
           // Then the revocation commands against the gate, itself in workerd (Miniflare).
           globalSetup: ["test/cli/global-setup.ts", "test/cli/revoke-setup.ts"],
         },
       },
       {
-        // Node side: the packed tarball installed into fresh projects, and the install path
-        // (types check, npm run dev: test/install/).
-        test: { name: "node", include: ["test/package/**/*.test.ts", "test/install/**/*.test.ts"], environment: "node" },
+        // Node side: the packed tarball installed into fresh projects, the install path (types
+        // check, npm run dev: test/install/), and the command lines parsed with node:util.
+        test: { name: "node", include: ["test/package/**/*.test.ts", "test/install/**/*.test.ts", ...NODE_ONLY], environment: "node" },
       },
       {
         // Node side: Chromium calls the gate with CORS (test/browser/cors.test.ts; skipped only

@@ -7,7 +7,7 @@
 import type { GateEnv } from "../config.ts";
 import { parseConfig } from "../config.ts";
 import { checkPolicyText } from "../policy/index.ts";
-import { runPolicyCli, type CliOutcome } from "./policy-cli.ts";
+import { runPolicyCommand, type CliOutcome } from "./policy-command.ts";
 import { whyAdmitsNoOne } from "../policy/reach.ts";
 import { policyLabel, policyText, readDeployTarget, WranglerConfigError, type DeployTarget } from "./wrangler-config.ts";
 
@@ -32,7 +32,7 @@ export function runDoctor(file: string, text: string, env: string | undefined): 
   }
   // Sound: say what would be deployed, in the words of `npm run policy -- check`.
   const label = policyLabel(file, target);
-  const check = runPolicyCli(["check", label], () => policyText(target) ?? "");
+  const check = runPolicyCommand({ command: "check", file: label }, () => policyText(target) ?? "");
   const deploys = target.env === undefined ? `the top level, what wrangler deploy --env="" deploys` : `[env.${target.env}]`;
   return { exitCode: 0, stdout: `${where}: no problems found (${deploys})\n${check.stdout}`, stderr: check.stderr };
 }

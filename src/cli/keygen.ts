@@ -8,16 +8,9 @@
  * `--private-only` prints the private JWK alone, for a pipe that keeps it off the screen:
  *   npm run --silent keygen -- --private-only | npx wrangler secret put ASSERTION_PRIVATE_JWK
  */
+import process from "node:process";
+import { parseArgs } from "node:util";
 import { generateAssertionKey, type AssertionKeyAlgorithm as Alg } from "../assertion/generate.ts";
-
-// Typed by hand: the project has no @types/node (the gate itself needs nothing from Node).
-interface NodeProcess {
-  argv: string[];
-  stdout: { write(text: string): boolean };
-  stderr: { write(text: string): boolean };
-  exitCode?: number;
-}
-const proc = (globalThis as unknown as { process: NodeProcess }).process;
 
 const USAGE = `usage: npm run keygen -- [--alg EdDSA|ES256] [--private-only]
 
@@ -26,36 +19,39 @@ const USAGE = `usage: npm run keygen -- [--alg EdDSA|ES256] [--private-only]
   --private-only  print only the private JWK, for piping into \`wrangler secret put\`
 `;
 
-function parseArgs(argv: string[]): { alg: Alg; privateOnly: boolean } | string {
-  let alg: Alg = "EdDSA";
-  let privateOnly = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--private-only") privateOnly = true;
-    else if (arg === "--alg" || arg.startsWith("--alg=")) {
-      const value = arg === "--alg" ? argv[++i] : arg.slice("--alg=".length);
-      if (value !== "EdDSA" && value !== "ES256") return `--alg must be EdDSA or ES256, not ${value ?? "nothing"}`;
-      alg = value;
-    } else if (arg === "--help" || arg === "-h") return "";
-    else return `unknown argument ${arg}`;
+/** The options, or a message for stderr ("" for --help). */
+function readArgs(args: string[]): { alg: Alg; privateOnly: boolean } | string {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: { alg: { type: "string", default: "EdDSA" }, "private-only": { type: "boolean", default: false }, help: { type: "boolean", short: "h" } },
+    }));
+  } catch (error) {
+    // parseArgs' messages are one line; the first sentence is the useful part.
+    return (error instanceof Error ? error.message : String(error)).split("\n")[0]!.replace(/\. To specify a positional.*$/, "");
   }
-  return { alg, privateOnly };
+  if (values.help) return "";
+  if (values.alg !== "EdDSA" && values.alg !== "ES256") return `--alg must be EdDSA or ES256, not ${values.alg}`;
+  return { alg: values.alg, privateOnly: values["private-only"] };
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(proc.argv.slice(2));
+  const args = readArgs(process.argv.slice(2));
   if (typeof args === "string") {
-    proc.stderr.write(args === "" ? USAGE : `keygen: ${args}\n\n${USAGE}`);
-    proc.exitCode = args === "" ? 0 : 2;
+    process.stderr.write(args === "" ? USAGE : `keygen: ${args}\n\n${USAGE}`);
+    process.exitCode = args === "" ? 0 : 2;
     return;
   }
   const key = await generateAssertionKey(args.alg);
   const privateLine = JSON.stringify(key.privateJwk);
   if (args.privateOnly) {
-    proc.stdout.write(`${privateLine}\n`);
+    process.stdout.write(`${privateLine}\n`);
     return;
   }
-  proc.stdout.write(`# sts-gate assertion signing key: ${args.alg}, kid ${key.kid}
+  process.stdout.write(`# sts-gate assertion signing key: ${args.alg}, kid ${key.kid}
 # This key was generated in memory and written to no file. Treat the next lines as a secret.
 #
 # 1. Store the PRIVATE key as a Workers secret of the gate. Run

@@ -2,19 +2,16 @@
  * `npm run policy -- check <file> [--env NAME]` and `npm run policy -- explain <file> --arn <arn> …`:
  * validate a policy file, and show what the gate would decide for a caller and a request.
  *
- * A thin wrapper: the whole command is `runPolicyCli` in src/cli/policy-cli.ts (tested in workerd);
- * this file only supplies the arguments, the file system and the exit status. Errors are one
- * line on stderr and a non-zero exit status, never a stack trace.
+ * A thin wrapper: the command is `runPolicyCli` in src/cli/policy-cli.ts; this file only
+ * supplies the arguments, the file system and the exit status. Errors are one line on stderr
+ * and a non-zero exit status, never a stack trace.
  */
 import { readFileSync } from "node:fs";
 import process from "node:process";
 import { runPolicyCli } from "./policy-cli.ts";
-import { policyCliInput } from "./wrangler-config.ts";
 
 try {
-  // A wrangler.toml argument is read here and handed on as its POLICY (see policyCliInput).
-  const input = policyCliInput(process.argv.slice(2), (file) => readFileSync(file, "utf8"));
-  const outcome = "error" in input ? { exitCode: input.exitCode, stdout: "", stderr: `policy: ${input.error}\n` } : runPolicyCli(input.argv, input.readText);
+  const outcome = runPolicyCli(process.argv.slice(2), (file) => readFileSync(file, "utf8"));
   process.stdout.write(outcome.stdout);
   process.stderr.write(outcome.stderr);
   process.exitCode = outcome.exitCode;

@@ -8,7 +8,7 @@
  */
 import { identityFromSts, type CallerIdentity, type StsAnswer } from "../identity.ts";
 import { checkPolicyText, compilePolicy } from "../policy/index.ts";
-import type { CliOutcome } from "./policy-cli.ts";
+import type { CliOutcome } from "./policy-command.ts";
 import { refusalOf } from "../problem.ts";
 import { DEFAULT_STS_TIMEOUT_MS, exchangeWithSts, MAX_STS_BODY_BYTES } from "../sts/exchange.ts";
 import { validateToken, type ValidatedToken } from "../token/validate.ts";

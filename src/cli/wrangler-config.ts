@@ -91,43 +91,24 @@ export function policyLabel(file: string, target: DeployTarget): string {
 /**
  * `npm run policy -- check wrangler.toml [--env NAME]`: the policy command reads policy JSON,
  * so a wrangler.toml argument becomes its `[vars.POLICY]` (or `[env.NAME.vars.POLICY]`) as
- * JSON, under a label that says where it came from. Other files are passed through; `--env`
- * is only for wrangler.toml.
+ * JSON, under a label that says where it came from. Other files are read as they are (no
+ * `text`); `--env` is only for wrangler.toml.
  */
-export function policyCliInput(
-  argv: readonly string[],
+export function policySource(
+  file: string,
+  env: string | undefined,
   readText: (file: string) => string,
-): { argv: string[]; readText: (file: string) => string } | { error: string; exitCode: number } {
-  const out: string[] = [];
-  let env: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--env" || arg.startsWith("--env=")) {
-      const value = arg === "--env" ? argv[++i] : arg.slice("--env=".length);
-      if (value === undefined) return { error: "--env needs a value (an environment of wrangler.toml; \"\" for the top level)", exitCode: 2 };
-      if (env !== undefined) return { error: "--env given twice", exitCode: 2 };
-      env = value;
-      continue;
-    }
-    out.push(arg);
-  }
-  const tomlAt = out.findIndex((a, i) => i > 0 && !a.startsWith("--") && a.endsWith(".toml"));
-  if (tomlAt === -1) {
+): { file: string; text?: string } | { error: string; exitCode: number } {
+  if (!file.endsWith(".toml")) {
     if (env !== undefined) return { error: "--env applies to a wrangler.toml file only", exitCode: 2 };
-    return { argv: out, readText };
+    return { file };
   }
-  const file = out[tomlAt]!;
-  const labels = new Map<string, string>();
-  let label = file;
   try {
     const target = readDeployTarget(readText(file), env);
-    label = policyLabel(file, target);
     const text = policyText(target);
-    labels.set(label, text ?? "");
     if (text === undefined) return { error: `${file}: ${target.varsTable} has no POLICY`, exitCode: 1 };
+    return { file: policyLabel(file, target), text };
   } catch (error) {
     return { error: `cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`, exitCode: 1 };
   }
-  out[tomlAt] = label;
-  return { argv: out, readText: (f) => labels.get(f) ?? readText(f) };
 }

@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { runPolicyCli, type CliOutcome } from "../../src/cli/policy-cli";
-import { checkPolicyText, explainPolicy, PolicySchema } from "../../src/policy";
+import { runPolicyCli } from "../../src/cli/policy-cli";
+import type { CliOutcome } from "../../src/cli/policy-command";
+import { readTomlFixture } from "../support/wrangler-toml";
 
 /**
  * `npm run policy` is `runPolicyCli` behind a wrapper that only reads argv and files
- * (src/cli/policy.ts), so the command is tested here, in workerd, with files in memory.
+ * (src/cli/policy.ts), so the command is tested here with files in memory. In Node, where the
+ * command runs: it parses with node:util parseArgs, which workerd only stubs.
  */
 const A = "111122223333";
 
@@ -216,14 +218,42 @@ describe("policy command line", () => {
   });
 });
 
-describe("checkPolicyText and explainPolicy", () => {
-  it("return what the gate would: the same document, the same decision", () => {
-    const checked = checkPolicyText(FILES["cookbook.json"]!);
-    expect(checked.ok).toBe(true);
-    if (!checked.ok) return;
-    expect(checked.doc).toEqual(PolicySchema.parse(COOKBOOK));
-    const e = explainPolicy(checked.doc, { arn: `arn:aws:sts::${A}:assumed-role/reader/laptop`, method: "GET", path: "/x" });
-    expect(e.identity.principal).toBe(`arn:aws:iam::${A}:role/reader`);
-    expect(e.decision).toEqual({ allowed: true, rule: "readers", pattern: `arn:aws:iam::${A}:role/*` });
+/** `npm run policy` on a wrangler.toml: the file is read, its POLICY handed to the command. */
+const runToml = (...argv: string[]): CliOutcome => runPolicyCli(argv, readTomlFixture);
+
+describe("npm run policy -- check on wrangler.toml", () => {
+  it("checks the top-level [vars.POLICY] table", () => {
+    const out = runToml("check", "wrangler.toml");
+    expect(out.exitCode).toBe(0);
+    expect(out.stdout).toMatch(/^wrangler\.toml \[vars\.POLICY\]: valid\n/);
+    expect(out.stdout).toContain("for 1 principal pattern");
+  });
+
+  it.each([["--env", "staging"], ["--env=staging"]])("checks the POLICY of the environment %s names, a JSON string there", (...env) => {
+    const out = runToml("check", "wrangler.toml", ...env);
+    expect(out.exitCode).toBe(0);
+    expect(out.stdout).toMatch(/^wrangler\.toml \[env\.staging\.vars\.POLICY\]: valid\n/);
+  });
+
+  it("explain works on wrangler.toml too", () => {
+    const out = runToml("explain", "wrangler.toml", "--env", "staging", "--arn", "arn:aws:iam::111122223333:user/alice");
+    expect(out.exitCode).toBe(0);
+    expect(out.stdout).toContain("ALLOW by rule allow");
+  });
+
+  it.each([
+    [["check", "wrangler.toml", "--env", "empty"], 1, /^policy: wrangler\.toml: \[env\.empty\.vars\] has no POLICY$/],
+    [["check", "wrangler.toml", "--env", "prod"], 1, /^policy: cannot read wrangler\.toml: has no \[env\.prod\]/],
+    [["check", "p.json", "--env", "staging"], 2, /^policy: --env applies to a wrangler\.toml file only$/],
+    [["check", "wrangler.toml", "--env"], 2, /^policy: --env needs a value/],
+  ])("%j exits %i with one line", (argv, code, line) => {
+    const out = runToml(...argv);
+    expect(out.exitCode).toBe(code);
+    expect(out.stderr.trim().split("\n")).toHaveLength(1);
+    expect(out.stderr.trim()).toMatch(line);
+  });
+
+  it("passes JSON files through unchanged", () => {
+    expect(runToml("check", "p.json").stdout).toMatch(/^p\.json: valid\n/);
   });
 });

@@ -1,32 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { policyCliInput, readDeployTarget } from "../../src/cli/wrangler-config";
-import { runPolicyCli } from "../../src/cli/policy-cli";
-
-const TOML = `
-[vars]
-AUDIENCE = "top"
-[vars.POLICY]
-allow = ["arn:aws:iam::111122223333:role/deployer"]
-
-[env.staging.vars]
-POLICY = '{"allow":["arn:aws:iam::111122223333:user/alice"]}'
-
-[env.empty.vars]
-AUDIENCE = "x"
-`;
-
-const FILES: Record<string, string> = { "wrangler.toml": TOML, "p.json": '{"allow":["arn:aws:iam::111122223333:user/bob"]}' };
-const read = (f: string) => {
-  const t = FILES[f];
-  if (t === undefined) throw new Error(`ENOENT: ${f}`);
-  return t;
-};
-
-/** What `npm run policy` does: policyCliInput, then runPolicyCli (src/cli/policy.ts). */
-function policy(...argv: string[]) {
-  const input = policyCliInput(argv, read);
-  return "error" in input ? { exitCode: input.exitCode, stdout: "", stderr: `policy: ${input.error}\n` } : runPolicyCli(input.argv, input.readText);
-}
+import { policySource, readDeployTarget } from "../../src/cli/wrangler-config";
+import { readTomlFixture as read, WRANGLER_TOML as TOML } from "../support/wrangler-toml";
 
 describe("readDeployTarget", () => {
   it("reads the top level without --env, and an environment's own tables with it", () => {
@@ -38,39 +12,25 @@ describe("readDeployTarget", () => {
   });
 });
 
-describe("npm run policy -- check on wrangler.toml", () => {
-  it("checks the top-level [vars.POLICY] table", () => {
-    const out = policy("check", "wrangler.toml");
-    expect(out.exitCode).toBe(0);
-    expect(out.stdout).toMatch(/^wrangler\.toml \[vars\.POLICY\]: valid\n/);
-    expect(out.stdout).toContain("for 1 principal pattern");
+describe("policySource", () => {
+  it("hands on a wrangler.toml's POLICY as JSON, under a label that says where it is", () => {
+    expect(policySource("wrangler.toml", undefined, read)).toEqual({
+      file: "wrangler.toml [vars.POLICY]",
+      text: JSON.stringify({ allow: ["arn:aws:iam::111122223333:role/deployer"] }),
+    });
+    expect(policySource("wrangler.toml", "staging", read)).toEqual({
+      file: "wrangler.toml [env.staging.vars.POLICY]",
+      text: '{"allow":["arn:aws:iam::111122223333:user/alice"]}',
+    });
   });
 
-  it.each([["--env", "staging"], ["--env=staging"]])("checks the POLICY of the environment %s names, a JSON string there", (...env) => {
-    const out = policy("check", "wrangler.toml", ...env);
-    expect(out.exitCode).toBe(0);
-    expect(out.stdout).toMatch(/^wrangler\.toml \[env\.staging\.vars\.POLICY\]: valid\n/);
+  it("leaves other files to be read as they are, and refuses --env for them", () => {
+    expect(policySource("p.json", undefined, read)).toEqual({ file: "p.json" });
+    expect(policySource("p.json", "staging", read)).toEqual({ error: "--env applies to a wrangler.toml file only", exitCode: 2 });
   });
 
-  it("explain works on wrangler.toml too", () => {
-    const out = policy("explain", "wrangler.toml", "--env", "staging", "--arn", "arn:aws:iam::111122223333:user/alice");
-    expect(out.exitCode).toBe(0);
-    expect(out.stdout).toContain("ALLOW by rule allow");
-  });
-
-  it.each([
-    [["check", "wrangler.toml", "--env", "empty"], 1, /^policy: wrangler\.toml: \[env\.empty\.vars\] has no POLICY$/],
-    [["check", "wrangler.toml", "--env", "prod"], 1, /^policy: cannot read wrangler\.toml: has no \[env\.prod\]/],
-    [["check", "p.json", "--env", "staging"], 2, /^policy: --env applies to a wrangler\.toml file only$/],
-    [["check", "wrangler.toml", "--env"], 2, /^policy: --env needs a value/],
-  ])("%j exits %i with one line", (argv, code, line) => {
-    const out = policy(...argv);
-    expect(out.exitCode).toBe(code);
-    expect(out.stderr.trim().split("\n")).toHaveLength(1);
-    expect(out.stderr.trim()).toMatch(line);
-  });
-
-  it("passes JSON files through unchanged", () => {
-    expect(policy("check", "p.json").stdout).toMatch(/^p\.json: valid\n/);
+  it("says which table has no POLICY, and which file cannot be read", () => {
+    expect(policySource("wrangler.toml", "empty", read)).toEqual({ error: "wrangler.toml: [env.empty.vars] has no POLICY", exitCode: 1 });
+    expect(policySource("other.toml", undefined, read)).toEqual({ error: "cannot read other.toml: ENOENT: other.toml", exitCode: 1 });
   });
 });

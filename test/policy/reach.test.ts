@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { whyAdmitsNoOne } from "../../src/policy/reach";
-import { runPolicyCli } from "../../src/cli/policy-cli";
+import { runPolicyCommand } from "../../src/cli/policy-command";
 import { checkPolicyText, PolicySchema } from "../../src/policy";
 
 const A = "111122223333";
@@ -31,7 +31,7 @@ describe("whyAdmitsNoOne", () => {
 
   it("npm run policy -- check warns, and still exits 0: the policy is valid", () => {
     const text = JSON.stringify({ accounts: ["444455556666"], allow: [`arn:aws:iam::${A}:role/deployer`] });
-    const out = runPolicyCli(["check", "p.json"], () => text);
+    const out = runPolicyCommand({ command: "check", file: "p.json" }, () => text);
     expect(out.exitCode).toBe(0);
     expect(out.stderr).toMatch(/^warning: POLICY admits no one: /m);
     const fine = checkPolicyText(JSON.stringify({ allow: [`arn:aws:iam::${A}:role/deployer`] }));

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import type { CallerIdentity } from "../../src/identity";
-import { runPolicyCli } from "../../src/cli/policy-cli";
+import { runPolicyCommand } from "../../src/cli/policy-command";
 import { checkPolicyText, compilePolicy, PolicySchema } from "../../src/policy";
 import { parseRevocationRequest } from "../../src/revocation/entry";
 import { gateRoutes } from "../../src/revocation/hono";
@@ -149,14 +149,14 @@ describe("the policy's admins", () => {
 
   it("npm run policy -- explain decides the gate's own paths by admins and notes admins elsewhere", () => {
     const file = JSON.stringify({ allow: [admin], admins: [`arn:aws:iam::${A}:role/deployer`] });
-    const run = (...args: string[]) => runPolicyCli(["explain", "p.json", ...args], () => file);
-    const asAdmin = run("--arn", session.arn, "--method", "POST", "--path", "/.well-known/sts-gate/revocations");
+    const run = (request: { arn: string; method?: string; path: string }) => runPolicyCommand({ command: "explain", file: "p.json", ...request }, () => file);
+    const asAdmin = run({ arn: session.arn, method: "POST", path: "/.well-known/sts-gate/revocations" });
     expect(asAdmin.exitCode).toBe(0);
     expect(asAdmin.stdout).toContain(`ALLOW by rule admins (pattern arn:aws:iam::${A}:role/deployer)`);
-    const notAdmin = run("--arn", admin, "--path", "/.well-known/sts-gate/revocations");
+    const notAdmin = run({ arn: admin, path: "/.well-known/sts-gate/revocations" });
     expect(notAdmin.exitCode).toBe(1);
     expect(notAdmin.stdout).toContain(`DENY not_admin: no admins pattern matches ${admin}`);
-    const elsewhere = run("--arn", admin, "--path", "/x");
+    const elsewhere = run({ arn: admin, path: "/x" });
     expect(elsewhere.exitCode).toBe(0);
     expect(elsewhere.stdout).toContain(`note: admins: ${admin} is not an admin`);
   });

@@ -107,3 +107,15 @@ export function firstLine(error: unknown): string {
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === "" ? undefined : value;
 }
+
+/**
+ * The flags of every command that signs as the caller (token, probe, revoke, revocations,
+ * unrevoke), as node:util parseArgs options, so each command spells them alike.
+ */
+export const CALLER_OPTIONS = {
+  audience: { type: "string" },
+  region: { type: "string" },
+  global: { type: "boolean" },
+  profile: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;

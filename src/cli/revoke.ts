@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { checkAudience, createToken, resolveStsEndpoint, StsGateClientError } from "../client/token.ts";
 import { parseRevocationRequest, type RevocationEntry } from "../revocation/entry.ts";
 import { REVOCATIONS_PATH } from "../revocation/paths.ts";
-import { CliError, firstLine, loadCredentials, resolveAwsSettings } from "./aws-config.ts";
+import { CALLER_OPTIONS, CliError, firstLine, loadCredentials, resolveAwsSettings } from "./aws-config.ts";
 
 export const REVOCATION_COMMANDS = ["revoke", "revocations", "unrevoke"] as const;
 export type RevocationCommand = (typeof REVOCATION_COMMANDS)[number];
@@ -68,14 +68,7 @@ ${COMMON_OPTIONS}`;
 
 const HELP: Record<RevocationCommand, string> = { revoke: REVOKE_HELP, revocations: REVOCATIONS_HELP, unrevoke: UNREVOKE_HELP };
 
-const COMMON = {
-  gate: { type: "string" },
-  audience: { type: "string" },
-  region: { type: "string" },
-  global: { type: "boolean" },
-  profile: { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const;
+const COMMON = { gate: { type: "string" }, ...CALLER_OPTIONS } as const;
 
 const OPTIONS: Record<RevocationCommand, Record<string, { type: "string" | "boolean"; short?: string }>> = {
   revoke: { ...COMMON, "access-key": { type: "string" }, principal: { type: "string" }, account: { type: "string" }, reason: { type: "string" }, expires: { type: "string" }, json: { type: "boolean" } },

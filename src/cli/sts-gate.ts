@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { checkAudience, createToken, resolveStsEndpoint, StsGateClientError, type GateToken } from "../client/token.ts";
-import { CliError, firstLine, loadCredentials, resolveAwsSettings } from "./aws-config.ts";
+import { CALLER_OPTIONS, CliError, firstLine, loadCredentials, resolveAwsSettings } from "./aws-config.ts";
 import { isRevocationCommand, revocationCommand } from "./revoke.ts";
 import { runDoctor } from "./doctor.ts";
 import { runProbe } from "./probe.ts";
@@ -143,14 +143,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
 }
 
 async function tokenCommand(args: string[], env: Record<string, string | undefined>, out: Output): Promise<number> {
-  const values = parse("token", args, {
-    audience: { type: "string" },
-    region: { type: "string" },
-    global: { type: "boolean" },
-    profile: { type: "string" },
-    format: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  });
+  const values = parse("token", args, { ...CALLER_OPTIONS, format: { type: "string" } });
   if (values.help === true) {
     out.stdout(TOKEN_HELP);
     return 0;
@@ -202,15 +195,11 @@ function doctorCommand(args: string[], out: Output): number {
 
 async function probeCommand(args: string[], env: Record<string, string | undefined>, out: Output): Promise<number> {
   const values = parse("probe", args, {
-    audience: { type: "string" },
-    region: { type: "string" },
-    global: { type: "boolean" },
-    profile: { type: "string" },
+    ...CALLER_OPTIONS,
     config: { type: "string" },
     env: { type: "string" },
     method: { type: "string" },
     path: { type: "string" },
-    help: { type: "boolean", short: "h" },
   });
   if (values.help === true) {
     out.stdout(PROBE_HELP);

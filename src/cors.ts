@@ -49,25 +49,40 @@ function originProblem(entry: string): string | undefined {
 /** `allowed` gives the configured origins for a request (they come from the env). */
 export function cors(allowed: (c: Context) => ReadonlySet<string>): MiddlewareHandler {
   return async (c, next) => {
-    const origin = c.req.header("origin");
-    const admitted = origin !== undefined && allowed(c).has(origin);
-    if (admitted && c.req.method === "OPTIONS" && c.req.header("access-control-request-method") !== undefined) {
+    const origin = admittedOrigin(c.req.raw.headers, allowed(c));
+    if (origin !== undefined && c.req.method === "OPTIONS" && c.req.header("access-control-request-method") !== undefined) {
       // A preflight carries no credentials: answered here, it never reaches STS or the origin.
       return new Response(null, { status: 204, headers: preflightHeaders(origin, c.req.header("access-control-request-headers")) });
     }
     await next();
-    if (!admitted && !hasCorsHeader(c.res.headers)) return;
-    const res = new Response(c.res.body, c.res);
-    for (const name of [...res.headers.keys()]) if (name.startsWith("access-control-")) res.headers.delete(name);
-    if (admitted) {
-      res.headers.set("access-control-allow-origin", origin);
-      res.headers.set("access-control-expose-headers", CORS_EXPOSED_HEADERS);
-      res.headers.set("vary", withVary(res.headers.get("vary"), "Origin"));
-    }
+    const res = withCorsHeaders(c.res, origin);
+    if (res === c.res) return;
     // Replace rather than assign over: Hono's setter would copy the old headers back onto ours.
     c.res = undefined;
     c.res = res;
   };
+}
+
+/** A request's Origin, if CORS_ALLOWED_ORIGINS lists it. */
+export function admittedOrigin(headers: Headers, allowed: ReadonlySet<string>): string | undefined {
+  const origin = headers.get("origin");
+  return origin !== null && allowed.has(origin) ? origin : undefined;
+}
+
+/**
+ * The answer as the browser gets it: no `Access-Control-*` header of the origin's, and the
+ * gate's own for an admitted origin. The same response when there is nothing to change.
+ */
+export function withCorsHeaders(response: Response, admitted: string | undefined): Response {
+  if (admitted === undefined && !hasCorsHeader(response.headers)) return response;
+  const res = new Response(response.body, response);
+  for (const name of [...res.headers.keys()]) if (name.startsWith("access-control-")) res.headers.delete(name);
+  if (admitted !== undefined) {
+    res.headers.set("access-control-allow-origin", admitted);
+    res.headers.set("access-control-expose-headers", CORS_EXPOSED_HEADERS);
+    res.headers.set("vary", withVary(res.headers.get("vary"), "Origin"));
+  }
+  return res;
 }
 
 function preflightHeaders(origin: string, requested: string | undefined): Headers {

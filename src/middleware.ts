@@ -1,23 +1,16 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { denialDetail } from "./denial.ts";
-import type { CallerIdentity } from "./identity.ts";
+import { authorize, type Caller } from "./authorize.ts";
 import { log } from "./log.ts";
 import { decisionFor } from "./observe/decision.ts";
-import { compilePolicy, PolicySchema, type Grants, type Policy, type PolicyDecision, type PolicyDocument } from "./policy/index.ts";
+import { compilePolicy, PolicySchema, type Grants, type Policy, type PolicyDocument } from "./policy/index.ts";
 import { GateError } from "./errors.ts";
 import { GateProblem } from "./problem.ts";
-import { IdentityCache, type Resolved } from "./verify/isolate-cache.ts";
+import { IdentityCache } from "./verify/isolate-cache.ts";
 import { rateLimitKey } from "./verify/rate-limit-key.ts";
-import { createVerifier, type Verifier, type VerifierOptions, type VerifyContext } from "./verify/verifier.ts";
+import { createVerifier, type Verifier, type VerifierOptions } from "./verify/verifier.ts";
 
-export interface Caller extends CallerIdentity {
-  /** The policy rule that let the caller in. */
-  rule: string;
-  cache: Resolved["cache"];
-  /** The access key that signed the token, as CloudTrail's userIdentity.accessKeyId shows it. */
-  accessKeyId: string;
-}
+export type { Caller };
 
 export type StsAuthVariables = { caller: Caller };
 
@@ -59,29 +52,21 @@ export function stsAuth(options: StsAuthOptions | ((c: Context) => StsAuthOption
     const record = decisionFor(c);
     record.sink = { metrics: o.metrics, audience: o.audience };
     const policy = toPolicy(o.policy);
-    const path = new URL(c.req.url).pathname;
-    const trace: NonNullable<VerifyContext["trace"]> = {};
     try {
-      const verifier = fixed ?? verifierFor(o, fallbackCache);
-      let resolved: Resolved;
-      try {
-        resolved = await verifier.verify(c.req.header("authorization"), {
+      const caller = await authorize(
+        fixed ?? verifierFor(o, fallbackCache),
+        policy,
+        {
+          authorization: c.req.header("authorization"),
+          method: c.req.method,
+          path: new URL(c.req.url).pathname,
+          grants: o.grants,
           clientKey: o.rateLimiter ? (o.clientKey ?? clientKey)(c) : undefined,
           waitUntil: (p) => waitUntil(c, p),
-          trace,
-        });
-      } finally {
-        if (trace.resolved) record.identified(trace.resolved);
-        else if (trace.accessKeyId !== undefined) record.keyed(trace.accessKeyId);
-      }
-      const { identity } = resolved;
-      const decision = o.grants === "admins" ? decideAdmin(policy, identity) : policy.decide(identity, { method: c.req.method, path });
-      if (!decision.allowed) {
-        record.reason(decision.reason);
-        throw new GateProblem(decision.code, denialDetail(identity, { method: c.req.method, path }));
-      }
-      record.allow(decision.rule, decision.pattern);
-      c.set("caller", { ...identity, rule: decision.rule, cache: resolved.cache, accessKeyId: resolved.accessKeyId });
+        },
+        record,
+      );
+      c.set("caller", caller);
     } catch (error) {
       throw record.refused(asProblem(error));
     }
@@ -118,12 +103,6 @@ function asProblem(error: unknown): unknown {
 
 function clientKey(c: Context): string {
   return rateLimitKey(c.req.header("cf-connecting-ip"));
-}
-
-/** A compiled policy of this package knows its admins; any other policy has none. */
-function decideAdmin(policy: Policy, identity: CallerIdentity): PolicyDecision {
-  const p = policy as Policy & { decideAdmin?: (identity: CallerIdentity) => PolicyDecision };
-  return typeof p.decideAdmin === "function" ? p.decideAdmin(identity) : { allowed: false, code: "not_admin", reason: "the policy has no admins" };
 }
 
 const compiled = new WeakMap<object, Policy>();

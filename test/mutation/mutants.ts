@@ -39,7 +39,7 @@ const ALL: Mutant[] = [
   { rule: "bearerToken: token_missing", file: "src/token/bearer.ts", find: "if (/^ *$/.test(rest)) {", replace: "if (false) {" },
   { rule: "bearerToken: visible ASCII", file: "src/token/bearer.ts", find: "if (!/^[\\x21-\\x7e]+$/.test(token)) {", replace: 'if (token === "") {' },
   // src/cors.ts
-  { rule: "cors: only listed origins", file: "src/cors.ts", find: "const admitted = origin !== undefined && allowed(c).has(origin);", replace: "const admitted = origin !== undefined;" },
+  { rule: "cors: only listed origins", file: "src/cors.ts", find: "return origin !== null && allowed.has(origin) ? origin : undefined;", replace: "return origin !== null ? origin : undefined;" },
   { rule: "cors: '*' refused", file: "src/cors.ts", find: 'if (entry.includes("*")) return', replace: "if (false) return" },
   { rule: "cors: exact origins", file: "src/cors.ts", find: "return url.origin === entry ? undefined : example;", replace: "return undefined;" },
   { rule: "cors: the origin's CORS headers dropped", file: "src/cors.ts", find: 'if (name.startsWith("access-control-")) res.headers.delete(name);', replace: "" },
@@ -149,11 +149,12 @@ const ALL: Mutant[] = [
   // src/edge/dev-wiring.ts and src/app.ts (ATTACKS #23)
   { rule: "devWiringLoopbackOnly: STS binding", file: "src/edge/dev-wiring.ts", find: "if (config.sts !== undefined) reasons.push(", replace: "if (false) reasons.push(", tests: EDGE_TESTS },
   { rule: "devWiringLoopbackOnly: committed key", file: "src/edge/dev-wiring.ts", find: "if (publicKey !== undefined && (COMMITTED_KEYS.has(publicKey) || alsoCommitted.has(publicKey))) {", replace: "if (false) {", tests: EDGE_TESTS },
+  { rule: "devWiringLoopbackOnly: the plain path leaves other hosts to the app", file: "src/gate-fetch.ts", find: "return state.devWiringOf(ready.config) !== undefined && !isLoopbackHost(url.hostname);", replace: "return false;", tests: EDGE_TESTS },
   { rule: "devWiringLoopbackOnly: enforced", file: "src/app.ts", find: "if (devWiring !== undefined && !isLoopbackHost(new URL(c.req.url).hostname)) return refuseMisconfigured(c, devWiring, c.env);", replace: "", tests: EDGE_TESTS },
   { rule: "devWiringLoopbackOnly: loopback hosts only", file: "src/edge/dev-wiring.ts", find: 'new Set(["localhost", "127.0.0.1", "[::1]"])', replace: 'new Set(["localhost", "127.0.0.1", "[::1]", "gate.example.com", "127.0.0.2"])', tests: EDGE_TESTS },
   { rule: "assertionKeys: canonical base64url", file: "src/assertion/keys.ts", find: "/^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/", replace: "/^[A-Za-z0-9_-]{43}$/", tests: EDGE_TESTS },
   // src/denial.ts and src/middleware.ts (ATTACKS #25)
-  { rule: "denialWithoutPolicy", file: "src/middleware.ts", find: "throw new GateProblem(decision.code, denialDetail(identity, { method: c.req.method, path }));", replace: "throw new GateProblem(decision.code, `Denied: ${decision.reason}.`);", tests: EDGE_TESTS },
+  { rule: "denialWithoutPolicy", file: "src/authorize.ts", find: "throw new GateError(verdict.code, denialDetail(identity, facts));", replace: "throw new GateError(verdict.code, `Denied: ${verdict.reason}.`);", tests: EDGE_TESTS },
   { rule: "forward: redirects not followed", file: "src/forward.ts", find: 'redirect: "manual",', replace: 'redirect: "follow",' },
   // src/verify/ (the one verifier and its storage)
   { rule: "refusedTokenMemory", file: "src/verify/verifier.ts", find: 'if (error instanceof GateError && error.code === "sts_refused") memory.refused.set(', replace: "if (false) memory.refused.set(" },
@@ -178,7 +179,7 @@ const ALL: Mutant[] = [
   { rule: "revocationLocalApply: revoke", file: "src/revocation/admin-api.ts", find: "snapshot.added(entry);", replace: "", tests: REVOCATION_TESTS },
   { rule: "revocationLocalApply: unrevoke", file: "src/revocation/admin-api.ts", find: "snapshot.removed(entry.id);", replace: "", tests: REVOCATION_TESTS },
   { rule: "revocationPerEntryKey", file: "src/revocation/store.ts", find: "await this.kv.put(REVOCATION_PREFIX + entry.id, JSON.stringify(entry), options);", replace: 'await this.kv.put(REVOCATION_PREFIX + "all", JSON.stringify(entry), options);', tests: REVOCATION_TESTS },
-  { rule: "revocationApiOff: no admins, no revocations", file: "src/app.ts", find: "if (!config.policy.hasAdmins) return undefined;", replace: "", tests: REVOCATION_TESTS },
+  { rule: "revocationApiOff: no admins, no revocations", file: "src/gate-state.ts", find: "config.policy.hasAdmins ? new RevocationSnapshot", replace: "true ? new RevocationSnapshot", tests: REVOCATION_TESTS },
   { rule: "revocationApiOff: 404", file: "src/revocation/hono.ts", find: "if (snapshot === undefined) return problemResponse(", replace: "if (false) return problemResponse(", tests: REVOCATION_TESTS },
   { rule: "revocation adminsOnly: admins grant", file: "src/policy/evaluate.ts", find: 'if (grants === "admins") {', replace: "if (false) {", tests: REVOCATION_TESTS },
   { rule: "revocation adminsOnly: pattern", file: "src/policy/evaluate.ts", find: "const hit = admins.find((a) => a.match(identity.principal));", replace: "const hit = admins[0];", tests: REVOCATION_TESTS },
@@ -197,6 +198,12 @@ const ALL: Mutant[] = [
   { rule: "observe: federated-user and root at warn", file: "src/observe/decision.ts", find: 'WATCHED_TYPES.has(this.identity.type ?? "") ? "warn"', replace: 'false ? "warn"' },
   { rule: "observe: origin status in the line", file: "src/observe/decision.ts", find: "this.origin = { originStatus: response.status, originMs: Date.now() - started };", replace: "this.origin = { originMs: Date.now() - started };" },
   { rule: "observe: status the client got", file: "src/observe/decision.ts", find: "this.finish({ status: c.res.status, error: c.error });", replace: "this.finish({ status: 200, error: c.error });" },
+  { rule: "observe: status the client got, plain path", file: "src/gate-fetch.ts", find: "decision.finish({ status: answer.status, error: failure });", replace: "decision.finish({ status: 200, error: failure });" },
+  { rule: "observe: request id on the answer, plain path", file: "src/gate-fetch.ts", find: "out.headers.set(REQUEST_ID_HEADER, decision.requestId);", replace: "" },
+  { rule: "gatePrefix: the plain path leaves the gate's paths to the app", file: "src/gate-fetch.ts", find: 'if (pathname.includes("%") || pathname.slice(0, 13).toLowerCase() === "/.well-known/") return true;', replace: "", tests: REVOCATION_TESTS },
+  { rule: "gatePrefix: an escaped spelling goes to the app", file: "src/gate-fetch.ts", find: 'pathname.includes("%") || ', replace: "", tests: REVOCATION_TESTS },
+  { rule: "gatePrefix: any case goes to the app", file: "src/gate-fetch.ts", find: "pathname.slice(0, 13).toLowerCase()", replace: "pathname.slice(0, 13)", tests: REVOCATION_TESTS },
+  { rule: "cors: the plain path's answers", file: "src/gate-fetch.ts", find: "const answer = withCorsHeaders(response, admittedOrigin(request.headers, config.corsAllowedOrigins));", replace: "const answer = response;" },
   { rule: "observe: request id to the origin", file: "src/forward.ts", find: "if (options.requestId !== undefined) headers.set(REQUEST_ID_HEADER, options.requestId);", replace: "" },
   { rule: "observe: misconfiguration logged on every request", file: "src/observe/misconfigured.ts", find: "for (const issue of failure.issues) {", replace: "for (const issue of Object.isFrozen(failure) ? [] : (Object.freeze(failure), failure.issues)) {" },
   { rule: "observe: a failing METRICS fails nothing", file: "src/observe/metrics.ts", find: "  } catch (error) {\n    warn(error);\n  }", replace: "  } catch (error) {\n    throw error;\n  }" },
@@ -218,6 +225,7 @@ const MODULE_TESTS: ReadonlyArray<[prefix: string, tests: readonly string[]]> = 
   ["src/forward.ts", ["test/integration/forwarding.test.ts", "test/integration/origin-edge.test.ts", "test/integration/observability.test.ts"]],
   ["src/observe/", ["test/integration/observability.test.ts"]],
   ["src/app.ts", ["test/integration/observability.test.ts", "test/integration/config-and-logs.test.ts"]],
+  ["src/gate-fetch.ts", ["test/integration/observability.test.ts", "test/integration/cors.test.ts", "test/integration/forwarding.test.ts"]],
   ["src/cors.ts", ["test/cors.test.ts", "test/integration/cors.test.ts"]],
 ];
 

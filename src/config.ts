@@ -1,4 +1,5 @@
-import * as z from "zod";
+import * as z from "zod/mini";
+import { ENGLISH } from "./zod-english.ts";
 import { PrivateJwkSchema, PublicJwkSchema } from "./assertion/keys.ts";
 import type { AssertionSettings } from "./assertion/signer.ts";
 import { CorsAllowedOriginsSchema } from "./cors.ts";
@@ -73,10 +74,8 @@ const RateLimitBinding = z.custom<RateLimit>(
 
 /** A whole number of milliseconds or entries, as a number or as plain decimal digits. */
 function wholeNumber(min: number, max: number, fallback: number) {
-  return z
-    .union([z.number(), z.string().regex(/^\d{1,9}$/, { error: "must be a whole number written in decimal digits" }).transform(Number)])
-    .pipe(z.number().int().min(min).max(max))
-    .default(fallback);
+  const digits = z.pipe(z.string().check(z.regex(/^\d{1,9}$/, { error: "must be a whole number written in decimal digits" })), z.transform(Number));
+  return z._default(z.pipe(z.union([z.number(), digits]), z.int().check(z.gte(min), z.lte(max))), fallback);
 }
 
 const FetcherBinding = z.custom<Fetcher>(
@@ -88,49 +87,49 @@ const FetcherBinding = z.custom<Fetcher>(
  * A JSON string (`wrangler secret put`) or an object (a wrangler.toml table). Unlike a
  * z.union, keeps its own "not valid JSON" message, and never quotes the value: it is a key.
  */
-const JsonText = z.unknown().transform((v, ctx) => {
+const JsonText = z.transform((v: unknown, ctx) => {
   if (typeof v !== "string") return v;
   try {
     return JSON.parse(v) as unknown;
   } catch {
-    ctx.addIssue({ code: "custom", message: "is a string but not valid JSON" });
+    ctx.issues.push({ code: "custom", message: "is a string but not valid JSON", input: v });
     return z.NEVER;
   }
 });
 
 /** `iss` and `aud` are compared as exact strings by every verifier; keep them plain. */
-const ClaimString = z.string().regex(/^[\x21-\x7e]{1,1024}$/, { error: "must be 1 to 1024 visible ASCII characters" });
+const ClaimString = z.string().check(z.regex(/^[\x21-\x7e]{1,1024}$/, { error: "must be 1 to 1024 visible ASCII characters" }));
 
 const EnvSchema = z.object({
   IDENTITY_CACHE: KvBinding,
   // Sent as the x-k8s-aws-id header value, so it must be a plain header-safe token.
-  AUDIENCE: z.string().regex(/^[\x21-\x7e]{1,256}$/, { error: "must be 1 to 256 visible ASCII characters" }),
-  ORIGIN_URL: z
-    .url({ protocol: /^https?$/, error: "must be an absolute http(s) URL" })
-    .transform((s) => new URL(s))
-    .refine((u) => u.username === "" && u.password === "" && u.search === "" && u.hash === "", {
-      error: "must not carry credentials, a query or a fragment",
-    }),
+  AUDIENCE: z.string().check(z.regex(/^[\x21-\x7e]{1,256}$/, { error: "must be 1 to 256 visible ASCII characters" })),
+  ORIGIN_URL: z.pipe(
+    z.url({ protocol: /^https?$/, error: "must be an absolute http(s) URL" }),
+    z
+      .transform((s: string) => new URL(s))
+      .check(z.refine((u) => u.username === "" && u.password === "" && u.search === "" && u.hash === "", { error: "must not carry credentials, a query or a fragment" })),
+  ),
   // wrangler.toml tables arrive as objects; `wrangler secret put` and dashboards give strings.
-  POLICY: JsonText.pipe(PolicySchema),
+  POLICY: z.pipe(JsonText, PolicySchema),
   STS_TIMEOUT_MS: wholeNumber(100, 60_000, DEFAULT_STS_TIMEOUT_MS),
   ORIGIN_TIMEOUT_MS: wholeNumber(100, 300_000, DEFAULT_ORIGIN_TIMEOUT_MS),
   CACHE_MAX_ENTRIES: wholeNumber(100, 1_000_000, DEFAULT_MEMORY_ENTRIES),
-  STS_RATE_LIMITER: RateLimitBinding.optional(),
-  STS: FetcherBinding.optional(),
-  ORIGIN: FetcherBinding.optional(),
-  CORS_ALLOWED_ORIGINS: CorsAllowedOriginsSchema.optional(),
-  ASSERTION_PRIVATE_JWK: JsonText.pipe(PrivateJwkSchema).optional(),
-  ASSERTION_PREVIOUS_PUBLIC_JWK: JsonText.pipe(PublicJwkSchema).optional(),
-  ASSERTION_AUDIENCE: ClaimString.optional(),
-  ASSERTION_ISSUER: ClaimString.optional(),
+  STS_RATE_LIMITER: z.optional(RateLimitBinding),
+  STS: z.optional(FetcherBinding),
+  ORIGIN: z.optional(FetcherBinding),
+  CORS_ALLOWED_ORIGINS: z.optional(CorsAllowedOriginsSchema),
+  ASSERTION_PRIVATE_JWK: z.optional(z.pipe(JsonText, PrivateJwkSchema)),
+  ASSERTION_PREVIOUS_PUBLIC_JWK: z.optional(z.pipe(JsonText, PublicJwkSchema)),
+  ASSERTION_AUDIENCE: z.optional(ClaimString),
+  ASSERTION_ISSUER: z.optional(ClaimString),
 });
 
 export type ConfigResult = { ok: true; config: GateConfig } | { ok: false; issues: string[] };
 
 /** Validates the environment; every problem names the field it is about. Never fails open. */
 export function parseConfig(env: GateEnv): ConfigResult {
-  const parsed = EnvSchema.safeParse(env);
+  const parsed = EnvSchema.safeParse(env, ENGLISH);
   if (!parsed.success) {
     return {
       ok: false,

@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import * as z from "zod";
+import * as z from "zod/mini";
 
 /**
  * CORS for browser callers (`sts-gate/client` in a web app). The gate owns CORS: it answers
@@ -18,19 +18,20 @@ export const CORS_EXPOSED_HEADERS = "WWW-Authenticate, Retry-After";
  * CORS_ALLOWED_ORIGINS: a comma-separated list of exact origins (`https://app.example.com`,
  * `http://localhost:5173`). `*` is refused: a gate's callers are named, never "any page".
  */
-export const CorsAllowedOriginsSchema = z
-  .string({ error: "must be a comma-separated list of origins" })
-  .transform((text, ctx): ReadonlySet<string> => {
+export const CorsAllowedOriginsSchema = z.pipe(
+  z.string({ error: "must be a comma-separated list of origins" }),
+  z.transform((text: string, ctx): ReadonlySet<string> => {
     const origins = new Set<string>();
     if (text.trim() === "") return origins;
     text.split(",").forEach((raw, i) => {
       const entry = raw.trim();
       const problem = originProblem(entry);
-      if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem, path: [i] });
+      if (problem !== undefined) ctx.issues.push({ code: "custom", message: problem, path: [i], input: text });
       else origins.add(entry);
     });
     return origins;
-  });
+  }),
+);
 
 function originProblem(entry: string): string | undefined {
   if (entry.includes("*")) return "'*' is refused: list each origin that may call the gate, e.g. https://app.example.com";

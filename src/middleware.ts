@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { authorize, type Caller } from "./authorize.ts";
 import { log } from "./log.ts";
+import { ENGLISH } from "./zod-english.ts";
 import { decisionFor } from "./observe/decision.ts";
 import { compilePolicy, PolicySchema, type Grants, type Policy, type PolicyDocument } from "./policy/index.ts";
 import { GateError } from "./errors.ts";
@@ -111,7 +112,7 @@ function toPolicy(policy: PolicyDocument | Policy): Policy {
   if ("decide" in policy && typeof policy.decide === "function") return policy;
   let p = compiled.get(policy);
   if (p === undefined) {
-    const parsed = PolicySchema.safeParse(policy);
+    const parsed = PolicySchema.safeParse(policy, ENGLISH);
     if (!parsed.success) {
       // An app's own policy document: fail closed, and say where it is wrong in the log.
       for (const issue of parsed.error.issues) {

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 
 /**
  * The shapes of the gate's assertion keys, checked by the configuration schema. Messages never
@@ -7,19 +7,19 @@ import * as z from "zod";
 
 // Canonical only: 43 characters carry 258 bits, so the last one's low two bits must be zero.
 // Otherwise four spellings decode to one key, and a key could pass for another (COMMITTED_KEYS).
-const b64url32 = z.string({ error: "must be a string" }).regex(/^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/, {
-  error: "must be 43 canonical base64url characters (32 bytes)",
-});
-const Kid = z.string({ error: "must be a string" }).regex(/^[\x21-\x7e]{1,256}$/, { error: "must be 1 to 256 visible ASCII characters" });
+const b64url32 = z.string({ error: "must be a string" }).check(
+  z.regex(/^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/, { error: "must be 43 canonical base64url characters (32 bytes)" }),
+);
+const Kid = z.string({ error: "must be a string" }).check(z.regex(/^[\x21-\x7e]{1,256}$/, { error: "must be 1 to 256 visible ASCII characters" }));
 const Use = z.literal("sig", { error: 'must be "sig" if present' });
 
 const Ed25519Public = z.object({
   kty: z.literal("OKP"),
   crv: z.literal("Ed25519", { error: 'must be "Ed25519" (the only OKP curve the gate signs with)' }),
   x: b64url32,
-  alg: z.literal("EdDSA", { error: 'must be "EdDSA" for an Ed25519 key, if present' }).optional(),
-  kid: Kid.optional(),
-  use: Use.optional(),
+  alg: z.optional(z.literal("EdDSA", { error: 'must be "EdDSA" for an Ed25519 key, if present' })),
+  kid: z.optional(Kid),
+  use: z.optional(Use),
 });
 
 const P256Public = z.object({
@@ -27,16 +27,16 @@ const P256Public = z.object({
   crv: z.literal("P-256", { error: 'must be "P-256" (the only EC curve the gate signs with)' }),
   x: b64url32,
   y: b64url32,
-  alg: z.literal("ES256", { error: 'must be "ES256" for a P-256 key, if present' }).optional(),
-  kid: Kid.optional(),
-  use: Use.optional(),
+  alg: z.optional(z.literal("ES256", { error: 'must be "ES256" for a P-256 key, if present' })),
+  kid: z.optional(Kid),
+  use: z.optional(Use),
 });
 
 const KTY_ERROR = { error: 'kty must be "OKP" (Ed25519, EdDSA) or "EC" (P-256, ES256)' };
 
 export const PrivateJwkSchema = z.discriminatedUnion(
   "kty",
-  [Ed25519Public.extend({ d: b64url32 }), P256Public.extend({ d: b64url32 })],
+  [z.extend(Ed25519Public, { d: b64url32 }), z.extend(P256Public, { d: b64url32 })],
   KTY_ERROR,
 );
 
@@ -44,7 +44,7 @@ const NO_PRIVATE_PART = z.never({ error: "must not be there: this key is publish
 
 export const PublicJwkSchema = z.discriminatedUnion(
   "kty",
-  [Ed25519Public.extend({ d: NO_PRIVATE_PART.optional() }), P256Public.extend({ d: NO_PRIVATE_PART.optional() })],
+  [z.extend(Ed25519Public, { d: z.optional(NO_PRIVATE_PART) }), z.extend(P256Public, { d: z.optional(NO_PRIVATE_PART) })],
   KTY_ERROR,
 );
 

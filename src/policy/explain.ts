@@ -1,6 +1,7 @@
 import { GateError } from "../errors.ts";
 import { identityFromSts, type CallerIdentity } from "../identity.ts";
 import { formatIssuePath } from "../issue-path.ts";
+import { ENGLISH } from "../zod-english.ts";
 import type { PrincipalType } from "../protocol.ts";
 import type { StsPartition } from "../sts-endpoints.ts";
 import { compilePolicy, type PolicyDecision, type RequestFacts } from "./evaluate.ts";
@@ -28,7 +29,7 @@ export function checkPolicyText(text: string): PolicyCheck {
   } catch (error) {
     return { ok: false, issues: [`POLICY: is not valid JSON (${oneLine(error)})`] };
   }
-  const parsed = PolicySchema.safeParse(json);
+  const parsed = PolicySchema.safeParse(json, ENGLISH);
   if (!parsed.success) {
     return { ok: false, issues: parsed.error.issues.map((i) => `${formatPolicyPath(i.path)}: ${i.message}`) };
   }

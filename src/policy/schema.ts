@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { PRINCIPAL_TYPES, type PrincipalType } from "../protocol.ts";
 import type { StsPartition } from "../sts-endpoints.ts";
 import { wildcardMatch } from "../wildcard.ts";
@@ -73,13 +73,13 @@ function arnPatternProblem(pattern: string): string | undefined {
   return undefined;
 }
 
-const ArnPattern = z
-  .string()
-  .max(2048)
-  .superRefine((p, ctx) => {
+const ArnPattern = z.string().check(
+  z.maxLength(2048),
+  z.superRefine((p, ctx) => {
     const problem = arnPatternProblem(p);
     if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
-  });
+  }),
+);
 
 /** Why a path glob is refused, or undefined. */
 function pathGlobProblem(glob: string): string | undefined {
@@ -95,15 +95,15 @@ function pathGlobProblem(glob: string): string | undefined {
   return undefined;
 }
 
-const PathGlob = z
-  .string()
-  .max(1024)
-  .superRefine((g, ctx) => {
+const PathGlob = z.string().check(
+  z.maxLength(1024),
+  z.superRefine((g, ctx) => {
     const problem = pathGlobProblem(g);
     if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
-  });
+  }),
+);
 
-const Method = z.string().superRefine((m, ctx) => {
+const Method = z.string().check(z.superRefine((m, ctx) => {
   if ((HTTP_METHODS as readonly string[]).includes(m)) return;
   const upper = m.toUpperCase();
   ctx.addIssue({
@@ -112,21 +112,27 @@ const Method = z.string().superRefine((m, ctx) => {
       ? `methods are upper-case: ${upper}`
       : `must be one of ${HTTP_METHODS.join(", ")} (omit methods for any method)`,
   });
-});
+}));
 
-const AccountId = z.string({ error: "must be a 12-digit account ID, as a string" }).regex(/^\d{12}$/, {
-  error: "must be a 12-digit account ID, as a string",
-});
+const AccountId = z.string({ error: "must be a 12-digit account ID, as a string" }).check(
+  z.regex(/^\d{12}$/, { error: "must be a 12-digit account ID, as a string" }),
+);
 
-const RuleName = z.string().regex(/^[A-Za-z0-9][\w.-]{0,63}$/, {
-  error: "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit",
-});
+const RuleName = z.string().check(
+  z.regex(/^[A-Za-z0-9][\w.-]{0,63}$/, { error: "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit" }),
+);
+
+/** A list of at most `max` entries; `nonEmpty` is the message for an empty one, where empty is refused. */
+function list<T extends z.ZodMiniType>(item: T, max: number, nonEmpty?: string) {
+  const array = z.array(item);
+  return nonEmpty === undefined ? array.check(z.maxLength(max)) : array.check(z.minLength(1, { error: nonEmpty }), z.maxLength(max));
+}
 
 const Rule = z.strictObject({
   name: RuleName,
-  methods: z.array(Method).min(1, { error: "must not be empty: omit methods for any method" }).max(HTTP_METHODS.length * 2).optional(),
-  paths: z.array(PathGlob).min(1, { error: "must not be empty: omit paths for any path" }).max(100).optional(),
-  allow: z.array(ArnPattern).min(1, { error: "must name at least one principal pattern" }).max(MAX_ENTRIES),
+  methods: z.optional(list(Method, HTTP_METHODS.length * 2, "must not be empty: omit methods for any method")),
+  paths: z.optional(list(PathGlob, 100, "must not be empty: omit paths for any path")),
+  allow: list(ArnPattern, MAX_ENTRIES, "must name at least one principal pattern"),
 });
 
 export type PolicyRule = z.infer<typeof Rule>;
@@ -134,7 +140,7 @@ export type PolicyRule = z.infer<typeof Rule>;
 /** Canonical principals that can be pinned: roles (AROA…) and users (AIDA…), literally. */
 const PINNABLE = /^arn:(?:aws|aws-cn|aws-us-gov):iam::\d{12}:(role|user)(?:\/[\w+=,.@-]+)*\/[\w+=,.@-]{1,64}$/;
 
-const Pin = z.record(z.string(), z.string()).superRefine((pins, ctx) => {
+const Pin = z.record(z.string(), z.string()).check(z.superRefine((pins, ctx) => {
   const seen = new Map<string, string>();
   const keys = Object.keys(pins);
   if (keys.length > MAX_ENTRIES) ctx.addIssue({ code: "custom", message: `must have at most ${MAX_ENTRIES} entries` });
@@ -164,39 +170,39 @@ const Pin = z.record(z.string(), z.string()).superRefine((pins, ctx) => {
       });
     }
   }
-});
+}));
 
 export const PolicySchema = z
   .strictObject({
     /** Shorthand for `rules: [{ name: "allow", allow: [...] }]`. */
-    allow: z.array(ArnPattern).max(MAX_ENTRIES).optional(),
-    rules: z
-      .array(Rule)
-      .max(MAX_ENTRIES)
-      .superRefine((rules, ctx) => {
-        const seen = new Map<string, number>();
-        rules.forEach((rule, i) => {
-          const earlier = seen.get(rule.name);
-          if (earlier !== undefined) {
-            ctx.addIssue({ code: "custom", path: [i, "name"], message: `duplicate rule name ${rule.name} (also rules[${earlier}])` });
-          } else seen.set(rule.name, i);
-        });
-      })
-      .optional(),
-    deny: z.array(ArnPattern).max(MAX_ENTRIES).optional(),
-    principalTypes: z.array(z.enum(PRINCIPAL_TYPES)).min(1).optional(),
-    accounts: z.array(AccountId).min(1, { error: "must not be empty: omit accounts to allow any account the rules name" }).max(MAX_ENTRIES).optional(),
-    pin: Pin.optional(),
+    allow: z.optional(list(ArnPattern, MAX_ENTRIES)),
+    rules: z.optional(
+      list(Rule, MAX_ENTRIES).check(
+        z.superRefine((rules, ctx) => {
+          const seen = new Map<string, number>();
+          rules.forEach((rule, i) => {
+            const earlier = seen.get(rule.name);
+            if (earlier !== undefined) {
+              ctx.addIssue({ code: "custom", path: [i, "name"], message: `duplicate rule name ${rule.name} (also rules[${earlier}])` });
+            } else seen.set(rule.name, i);
+          });
+        }),
+      ),
+    ),
+    deny: z.optional(list(ArnPattern, MAX_ENTRIES)),
+    principalTypes: z.optional(z.array(z.enum(PRINCIPAL_TYPES)).check(z.minLength(1))),
+    accounts: z.optional(list(AccountId, MAX_ENTRIES, "must not be empty: omit accounts to allow any account the rules name")),
+    pin: z.optional(Pin),
     /** Who may use the revocation API (/.well-known/sts-gate/revocations); absent: the API is off. */
-    admins: z.array(ArnPattern).min(1, { error: "must not be empty: omit admins to turn the revocation API off" }).max(MAX_ENTRIES).optional(),
+    admins: z.optional(list(ArnPattern, MAX_ENTRIES, "must not be empty: omit admins to turn the revocation API off")),
   })
-  .superRefine((doc, ctx) => {
+  .check(z.superRefine((doc, ctx) => {
     if (doc.allow !== undefined && doc.rules !== undefined) {
       ctx.addIssue({ code: "custom", path: ["allow"], message: "use either rules or the shorthand allow, not both" });
     } else if (doc.allow === undefined && doc.rules === undefined) {
       ctx.addIssue({ code: "custom", message: "needs rules (or the shorthand allow: [<ARN pattern>, …])" });
     }
-  });
+  }));
 
 export type PolicyDocument = z.infer<typeof PolicySchema>;
 

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import type { ActiveRevocation } from "./match.ts";
 
 /**
@@ -46,16 +46,18 @@ export function principalProblem(arn: string): string | undefined {
 
 const Instant = z.iso.datetime({ offset: true });
 
-export const RevocationEntrySchema = z.strictObject({
-  id: z.uuid(),
-  accessKeyId: z.string().regex(ACCESS_KEY_ID).optional(),
-  principal: z.string().refine((p) => principalProblem(p) === undefined).optional(),
-  account: z.string().regex(ACCOUNT_ID).optional(),
-  reason: z.string().min(1).max(MAX_REASON_CHARS),
-  expiresAt: Instant.optional(),
-  createdAt: Instant,
-  createdBy: z.string().min(1).max(2048),
-}).refine((e) => SELECTORS.filter((s) => e[s] !== undefined).length === 1, { error: "exactly one selector" });
+export const RevocationEntrySchema = z
+  .strictObject({
+    id: z.uuid(),
+    accessKeyId: z.optional(z.string().check(z.regex(ACCESS_KEY_ID))),
+    principal: z.optional(z.string().check(z.refine((p) => principalProblem(p) === undefined))),
+    account: z.optional(z.string().check(z.regex(ACCOUNT_ID))),
+    reason: z.string().check(z.minLength(1), z.maxLength(MAX_REASON_CHARS)),
+    expiresAt: z.optional(Instant),
+    createdAt: Instant,
+    createdBy: z.string().check(z.minLength(1), z.maxLength(2048)),
+  })
+  .check(z.refine((e) => SELECTORS.filter((s) => e[s] !== undefined).length === 1, { error: "exactly one selector" }));
 
 export type RevocationEntry = z.infer<typeof RevocationEntrySchema>;
 

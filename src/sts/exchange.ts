@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { withDeadline } from "../deadline.ts";
 import type { StsAnswer } from "../identity.ts";
 import { GateError } from "../errors.ts";
@@ -46,11 +46,11 @@ export function buildStsRequest(token: ValidatedToken, audience: string, signal?
 const GetCallerIdentityResponse = z.strictObject({
   GetCallerIdentityResponse: z.strictObject({
     GetCallerIdentityResult: z.strictObject({
-      Arn: z.string().max(2048),
-      Account: z.string().regex(/^\d{12}$/),
-      UserId: z.string().max(256),
+      Arn: z.string().check(z.maxLength(2048)),
+      Account: z.string().check(z.regex(/^\d{12}$/)),
+      UserId: z.string().check(z.maxLength(256)),
     }),
-    ResponseMetadata: z.strictObject({ RequestId: z.string().max(128) }).optional(),
+    ResponseMetadata: z.optional(z.strictObject({ RequestId: z.string().check(z.maxLength(128)) })),
   }),
 });
 

@@ -414,7 +414,8 @@ async function bundleSize(): Promise<BenchRun["bundle"]> {
   const outdir = await mkdtemp(join(os.tmpdir(), "sts-gate-bench-bundle-"));
   try {
     const { stdout } = await exec(process.execPath, [WRANGLER, "deploy", "--dry-run", "--env=", "--outdir", outdir, "--minify"], { cwd: ROOT, env: TOOL_ENV });
-    const file = join(outdir, "index.js");
+    // Named after wrangler.toml's main (src/worker.ts): the one .js file wrangler writes.
+    const file = join(outdir, (await readdir(outdir)).find((f) => f.endsWith(".js"))!);
     const code = await readFile(file);
     const wranglerLine = /Total Upload:[^\n]*/.exec(stdout)?.[0]?.trim();
     return { minifiedBytes: code.length, gzipBytes: gzipSync(code).length, wrangler: wranglerLine };

@@ -1,6 +1,6 @@
-import { calculateJwkThumbprint, compactVerify, CompactSign, importJWK, SignJWT } from "jose";
 import type { CallerIdentity } from "../identity.ts";
 import { ASSERTION_LIFETIME_SECONDS, ASSERTION_TYP, type AssertionClaims } from "../origin/claims.ts";
+import { importSigningKey, importVerifyingKey, jwkThumbprint, keysMatch, signCompact } from "./jws.ts";
 import { algorithmOf, publicMembers, type PrivateJwk, type PublicJwk } from "./keys.ts";
 
 /** What the configuration says about assertions (validated shapes; nothing imported yet). */
@@ -39,7 +39,7 @@ export class AssertionKeyError extends Error {
 
 /**
  * The gate's signer: the private key imported once (per configuration, so once per isolate),
- * then one `SignJWT` per forwarded request.
+ * then one signature per forwarded request (src/assertion/jws.ts).
  */
 export class AssertionSigner {
   /** The body of `/.well-known/jwks.json`, serialized once. */
@@ -68,21 +68,21 @@ export class AssertionSigner {
     let key: CryptoKey;
     let publicKey: CryptoKey;
     try {
-      key = (await importJWK({ ...publicMembers(jwk), d: jwk.d }, alg, { extractable: false })) as CryptoKey;
+      key = await importSigningKey(publicMembers(jwk), jwk.d, alg);
     } catch {
       throw new AssertionKeyError(field, `is not a usable ${alg} private key`);
     }
     try {
-      publicKey = (await importJWK(publicMembers(jwk), alg)) as CryptoKey;
+      publicKey = await importVerifyingKey(publicMembers(jwk), alg);
     } catch {
       throw new AssertionKeyError(field, `has public members (x${jwk.kty === "EC" ? ", y" : ""}) that are not a valid ${jwk.crv} point`);
     }
     // WebCrypto does not check that d belongs to x (and y): a mismatch would publish a key
     // that verifies nothing. Sign once and verify with the public members to find out now.
-    if (!(await matches(key, publicKey, alg))) {
+    if (!(await keysMatch(key, publicKey, alg))) {
       throw new AssertionKeyError(field, "its private part d does not belong to its public part (x" + (jwk.kty === "EC" ? ", y" : "") + ")");
     }
-    const kid = jwk.kid ?? (await calculateJwkThumbprint(publicMembers(jwk), "sha256"));
+    const kid = jwk.kid ?? (await jwkThumbprint(publicMembers(jwk)));
     const published: PublishedJwk[] = [{ ...publicMembers(jwk), kid, alg, use: "sig" }];
 
     const previous = settings.previousPublicJwk;
@@ -90,11 +90,11 @@ export class AssertionSigner {
       const pfield = "ASSERTION_PREVIOUS_PUBLIC_JWK";
       const palg = algorithmOf(previous);
       try {
-        await importJWK(publicMembers(previous), palg);
+        await importVerifyingKey(publicMembers(previous), palg);
       } catch {
         throw new AssertionKeyError(pfield, `is not a usable ${palg} public key`);
       }
-      const pkid = previous.kid ?? (await calculateJwkThumbprint(publicMembers(previous), "sha256"));
+      const pkid = previous.kid ?? (await jwkThumbprint(publicMembers(previous)));
       const same = JSON.stringify(publicMembers(previous)) === JSON.stringify(publicMembers(jwk));
       if (pkid === kid && !same) throw new AssertionKeyError(pfield, "has the same kid as ASSERTION_PRIVATE_JWK but is a different key");
       // The current key given again as the previous one (the first rotation step): published once.
@@ -106,7 +106,13 @@ export class AssertionSigner {
   /** A compact JWT vouching for `identity` on exactly this request. `nowMs` is epoch ms. */
   async sign(identity: CallerIdentity, request: AssertedRequest, nowMs: number): Promise<string> {
     const iat = Math.floor(nowMs / 1000);
-    const claims: Omit<AssertionClaims, "iss" | "aud" | "sub" | "iat" | "exp" | "jti"> = {
+    const claims: AssertionClaims = {
+      iss: this.issuer,
+      aud: this.audience,
+      sub: identity.principal,
+      iat,
+      exp: iat + ASSERTION_LIFETIME_SECONDS,
+      jti: crypto.randomUUID(),
       arn: identity.arn,
       account: identity.account,
       user_id: identity.userId,
@@ -114,25 +120,7 @@ export class AssertionSigner {
       htm: request.method,
       htu: request.htu,
     };
-    return new SignJWT({ ...claims })
-      .setProtectedHeader({ alg: this.alg, kid: this.kid, typ: ASSERTION_TYP })
-      .setIssuer(this.issuer)
-      .setAudience(this.audience)
-      .setSubject(identity.principal)
-      .setIssuedAt(iat)
-      .setExpirationTime(iat + ASSERTION_LIFETIME_SECONDS)
-      .setJti(crypto.randomUUID())
-      .sign(this.key);
-  }
-}
-
-async function matches(key: CryptoKey, publicKey: CryptoKey, alg: "EdDSA" | "ES256"): Promise<boolean> {
-  const probe = await new CompactSign(new TextEncoder().encode("sts-gate key check")).setProtectedHeader({ alg }).sign(key);
-  try {
-    await compactVerify(probe, publicKey, { algorithms: [alg] });
-    return true;
-  } catch {
-    return false;
+    return signCompact(this.key, this.alg, { alg: this.alg, kid: this.kid, typ: ASSERTION_TYP }, claims);
   }
 }
 

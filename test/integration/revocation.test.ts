@@ -304,6 +304,9 @@ describe("revocation: the admin API", () => {
       "/.well-known/sts-gate/revocations/a/b",
       "/.well-known/%73ts-gate/revocations",
       "/.WELL-KNOWN/STS-GATE/x",
+      // Spellings that only decoding makes the prefix: nothing may take them to the origin.
+      "/%2Ewell-known/sts-gate/revocations",
+      "/.well-known%2Fsts-gate%2Frevocations",
     ]) {
       const res = await call(gate, testEnv(), path, { token: await mintToken("alice") });
       expect(res.status, path).toBe(404);

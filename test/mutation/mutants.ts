@@ -152,6 +152,9 @@ const ALL: Mutant[] = [
   { rule: "devWiringLoopbackOnly: the plain path leaves other hosts to the app", file: "src/gate-fetch.ts", find: "return state.devWiringOf(ready.config) !== undefined && !isLoopbackHost(url.hostname);", replace: "return false;", tests: EDGE_TESTS },
   { rule: "devWiringLoopbackOnly: enforced", file: "src/app.ts", find: "if (devWiring !== undefined && !isLoopbackHost(new URL(c.req.url).hostname)) return refuseMisconfigured(c, devWiring, c.env);", replace: "", tests: EDGE_TESTS },
   { rule: "devWiringLoopbackOnly: loopback hosts only", file: "src/edge/dev-wiring.ts", find: 'new Set(["localhost", "127.0.0.1", "[::1]"])', replace: 'new Set(["localhost", "127.0.0.1", "[::1]", "gate.example.com", "127.0.0.2"])', tests: EDGE_TESTS },
+  { rule: "assertionSigner: d must belong to x", file: "src/assertion/signer.ts", find: "if (!(await keysMatch(key, publicKey, alg))) {", replace: "if (false) {", tests: ["test/integration/assertion-keys.test.ts"] },
+  { rule: "assertionSigner: bound to the request's method", file: "src/assertion/signer.ts", find: "htm: request.method,", replace: 'htm: "GET",', tests: ["test/integration/assertion.test.ts"] },
+  { rule: "assertionSigner: short-lived", file: "src/assertion/signer.ts", find: "exp: iat + ASSERTION_LIFETIME_SECONDS,", replace: "exp: iat + 3600,", tests: ["test/integration/assertion.test.ts"] },
   { rule: "assertionKeys: canonical base64url", file: "src/assertion/keys.ts", find: "/^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/", replace: "/^[A-Za-z0-9_-]{43}$/", tests: EDGE_TESTS },
   // src/denial.ts and src/middleware.ts (ATTACKS #25)
   { rule: "denialWithoutPolicy", file: "src/authorize.ts", find: "throw new GateError(verdict.code, denialDetail(identity, facts));", replace: "throw new GateError(verdict.code, `Denied: ${verdict.reason}.`);", tests: EDGE_TESTS },

@@ -61,9 +61,8 @@ export function originHeaders(inbound: Headers, identity: CallerIdentity, client
  * Same method, body streamed, redirects handed back to the client rather than followed
  * (following one would carry the caller's request, body and identity somewhere else).
  */
-export async function forwardToOrigin(request: Request, identity: CallerIdentity, options: ForwardOptions): Promise<Response> {
+export async function forwardToOrigin(request: Request, identity: CallerIdentity, options: ForwardOptions, incoming = new URL(request.url)): Promise<Response> {
   const hasBody = request.method !== "GET" && request.method !== "HEAD";
-  const incoming = new URL(request.url);
   checkOriginPath(options.originUrl.pathname, incoming.pathname);
   checkNoMethodOverride(incoming.search);
   // Parsed once: the URL fetched and the htu signed are the same serialization.

@@ -9,6 +9,7 @@
  * every OPTIONS, a configuration that is invalid, and development wiring addressed by another
  * host. Both paths share one GateState, so a token verified on one is remembered on the other.
  */
+import type { AssertedRequest } from "./assertion/signer.ts";
 import { authorize, type Caller } from "./authorize.ts";
 import { admittedOrigin, withCorsHeaders } from "./cors.ts";
 import { isLoopbackHost } from "./edge/dev-wiring.ts";
@@ -54,7 +55,7 @@ export async function serveGateRequest(
       },
       decision,
     );
-    response = await forwardCaller(request, caller, ready, decision);
+    response = await forwardCaller(request, caller, ready, decision, url);
   } catch (error) {
     failure = error;
     const refusal = refusalOf(error);
@@ -72,18 +73,17 @@ export async function serveGateRequest(
 }
 
 /** The verified request to the origin, timed by its decision, with the assertion when there is a key. */
-export function forwardCaller(request: Request, caller: Caller, { config, signer }: ReadyConfig, decision: Decision): Promise<Response> {
-  return decision.forward(() =>
-    forwardToOrigin(request, caller, {
-      originUrl: config.originUrl,
-      origin: config.origin,
-      timeoutMs: config.originTimeoutMs,
-      requestId: decision.requestId,
-      // Real time, not the options' clock: that one is for replaying recorded tokens; the
-      // assertion is checked by the origin against its own clock.
-      assert: signer && ((target) => signer.sign(caller, target, Date.now())),
-    }),
-  );
+export function forwardCaller(request: Request, caller: Caller, { config, signer }: ReadyConfig, decision: Decision, url?: URL): Promise<Response> {
+  const options = {
+    originUrl: config.originUrl,
+    origin: config.origin,
+    timeoutMs: config.originTimeoutMs,
+    requestId: decision.requestId,
+    // Real time, not the options' clock: that one is for replaying recorded tokens; the
+    // assertion is checked by the origin against its own clock.
+    assert: signer && ((target: AssertedRequest) => signer.sign(caller, target, Date.now())),
+  };
+  return decision.forward(() => forwardToOrigin(request, caller, options, url));
 }
 
 function errorName(error: unknown): string {

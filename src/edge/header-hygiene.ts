@@ -78,12 +78,12 @@ export interface ClientFacts {
  * `X-Forwarded-For` (the IP the gate saw, not a chain the client began), `-Proto` and `-Host`.
  */
 export function hygienicHeaders(inbound: Headers, client: ClientFacts): Headers {
-  const headers = new Headers();
-  const hyphenated = new Set<string>();
-  for (const name of inbound.keys()) if (!name.includes("_")) hyphenated.add(name);
-  for (const [name, value] of inbound) {
-    if (isStrippedHeader(name) || isAlias(name, foldHeaderName(name), hyphenated)) continue;
-    headers.append(name, value);
+  // One native copy, then the few deletions: cheaper on the hot path than appending each kept header.
+  const headers = new Headers(inbound);
+  const names = [...inbound.keys()];
+  const hyphenated = new Set(names.filter((name) => !name.includes("_")));
+  for (const name of names) {
+    if (isStrippedHeader(name) || isAlias(name, foldHeaderName(name), hyphenated)) headers.delete(name);
   }
   if (client.ip !== undefined) headers.set("X-Forwarded-For", client.ip);
   headers.set("X-Forwarded-Proto", client.url.protocol.slice(0, -1));

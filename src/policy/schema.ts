@@ -73,13 +73,18 @@ function arnPatternProblem(pattern: string): string | undefined {
   return undefined;
 }
 
-const ArnPattern = z.string().check(
-  z.maxLength(2048),
-  z.superRefine((p, ctx) => {
-    const problem = arnPatternProblem(p);
-    if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
-  }),
-);
+/** A string of at most `max` characters, refused with the message `problemOf` gives (if any). */
+function checkedString(max: number, problemOf: (value: string) => string | undefined) {
+  return z.string().check(
+    z.maxLength(max),
+    z.superRefine((value, ctx) => {
+      const problem = problemOf(value);
+      if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+    }),
+  );
+}
+
+const ArnPattern = checkedString(2048, arnPatternProblem);
 
 /** Why a path glob is refused, or undefined. */
 function pathGlobProblem(glob: string): string | undefined {
@@ -95,13 +100,7 @@ function pathGlobProblem(glob: string): string | undefined {
   return undefined;
 }
 
-const PathGlob = z.string().check(
-  z.maxLength(1024),
-  z.superRefine((g, ctx) => {
-    const problem = pathGlobProblem(g);
-    if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
-  }),
-);
+const PathGlob = checkedString(1024, pathGlobProblem);
 
 const Method = z.string().check(z.superRefine((m, ctx) => {
   if ((HTTP_METHODS as readonly string[]).includes(m)) return;

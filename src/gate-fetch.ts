@@ -5,7 +5,7 @@
  * (BENCHMARKS.md, "Where the time goes").
  *
  * Requests it leaves to the app, which has the routes for them: the gate's own paths and
- * anything that might spell one (`/.well-known/…` in any case, any `%` escape), preflights and
+ * anything that might spell one (`/.well-known/…` in any case, any `%` escape, any `//`), preflights and
  * every OPTIONS, a configuration that is invalid, and development wiring addressed by another
  * host. Both paths share one GateState, so a token verified on one is remembered on the other.
  */
@@ -25,7 +25,7 @@ export function needsGateRoutes(method: string, url: URL, ready: ReadyConfig, st
   if (method === "OPTIONS") return true;
   const { pathname } = url;
   // Every spelling the app's routers or isGatePath could read as one of the gate's paths.
-  if (pathname.includes("%") || pathname.slice(0, 13).toLowerCase() === "/.well-known/") return true;
+  if (pathname.includes("%") || pathname.includes("//") || pathname.slice(0, 13).toLowerCase() === "/.well-known/") return true;
   return state.devWiringOf(ready.config) !== undefined && !isLoopbackHost(url.hostname);
 }
 

@@ -6,9 +6,10 @@ export const GATE_PREFIX = "/.well-known/sts-gate";
 export const REVOCATIONS_PATH = `${GATE_PREFIX}/revocations`;
 
 /**
- * Whether a request path is the gate's. Compared after percent-decoding and regardless of case,
- * so that no spelling of the prefix (`/.well-known/%73ts-gate/…`, `/.WELL-KNOWN/…`) slips past
- * the gate to an origin that decodes or folds case before routing.
+ * Whether a request path is the gate's. Compared after percent-decoding, regardless of case and
+ * with repeated slashes read as one, so that no spelling of the prefix (`/.well-known/%73ts-gate/…`,
+ * `/.WELL-KNOWN/…`, `//.well-known//sts-gate/…`) slips past the gate to an origin that decodes,
+ * folds case or merges slashes before routing.
  */
 export function isGatePath(pathname: string): boolean {
   let decoded = pathname;
@@ -17,6 +18,7 @@ export function isGatePath(pathname: string): boolean {
   } catch {
     // A malformed escape: compare the raw text.
   }
+  decoded = decoded.replace(/\/{2,}/g, "/");
   const folded = decoded.toLowerCase();
   return folded === GATE_PREFIX || folded.startsWith(`${GATE_PREFIX}/`);
 }

@@ -307,6 +307,9 @@ describe("revocation: the admin API", () => {
       // Spellings that only decoding makes the prefix: nothing may take them to the origin.
       "/%2Ewell-known/sts-gate/revocations",
       "/.well-known%2Fsts-gate%2Frevocations",
+      // Origins that merge slashes would read these as the prefix too.
+      "//.well-known/sts-gate/revocations",
+      "/.well-known//sts-gate/x",
     ]) {
       const res = await call(gate, testEnv(), path, { token: await mintToken("alice") });
       expect(res.status, path).toBe(404);

@@ -109,6 +109,8 @@ describe("isGatePath (rule gatePrefix)", () => {
     ["/.well-known/sts-gate/health", true],
     ["/.well-known/%73ts-gate/revocations", true],
     ["/.Well-Known/STS-GATE/revocations", true],
+    ["//.well-known/sts-gate/revocations", true],
+    ["/.well-known//sts-gate", true],
     ["/.well-known/sts-gateway", false],
     ["/.well-known/jwks.json", false],
     ["/x/.well-known/sts-gate/", false],

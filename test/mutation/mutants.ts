@@ -189,7 +189,7 @@ const ALL: Mutant[] = [
   { rule: "revocation adminsOnly: the API asks for admins", file: "src/revocation/hono.ts", find: 'grants: "admins" }', replace: "}", tests: REVOCATION_TESTS },
   { rule: "revocation gatePrefix: whole prefix", file: "src/revocation/paths.ts", find: "return folded === GATE_PREFIX || folded.startsWith(`${GATE_PREFIX}/`);", replace: "return folded.startsWith(`${GATE_PREFIX}/revocations`);", tests: REVOCATION_TESTS },
   { rule: "revocation gatePrefix: decoded", file: "src/revocation/paths.ts", find: "decoded = decodeURIComponent(pathname);", replace: "decoded = pathname;", tests: REVOCATION_TESTS },
-  { rule: "revocation gatePrefix: repeated slashes", file: "src/revocation/paths.ts", find: 'decoded = decoded.replace(/\/{2,}/g, "/");', replace: "", tests: REVOCATION_TESTS },
+  { rule: "revocation gatePrefix: repeated slashes", file: "src/revocation/paths.ts", find: 'decoded = decoded.replace(/\\/{2,}/g, "/");', replace: "", tests: REVOCATION_TESTS },
   { rule: "revocation gatePrefix: any case", file: "src/revocation/paths.ts", find: "const folded = decoded.toLowerCase();", replace: "const folded = decoded;", tests: REVOCATION_TESTS },
   { rule: "revocationInput: unknown fields", file: "src/revocation/entry.ts", find: "if (unknown.length > 0) {", replace: "if (false) {", tests: REVOCATION_TESTS },
   { rule: "revocationInput: one selector", file: "src/revocation/entry.ts", find: 'if (given.length > 1) return fail("selector_multiple"', replace: 'if (false) return fail("selector_multiple"', tests: REVOCATION_TESTS },

@@ -4,11 +4,10 @@ import type { GateConfig, GateEnv } from "./config.ts";
 import { isLoopbackHost } from "./edge/dev-wiring.ts";
 import { cors } from "./cors.ts";
 import { healthCheck, HEALTH_PATH } from "./health.ts";
-import { log } from "./log.ts";
 import { stsAuth, type StsAuthOptions, type StsAuthVariables } from "./middleware.ts";
 import { decisionFor } from "./observe/decision.ts";
 import { Misconfiguration, refuseMisconfigured } from "./observe/misconfigured.ts";
-import { problemResponse, refusalOf } from "./problem.ts";
+import { errorResponse } from "./problem.ts";
 import { gateRoutes } from "./revocation/hono.ts";
 import { forwardCaller, needsGateRoutes, serveGateRequest } from "./gate-fetch.ts";
 import { configFor, GateState, type GateAppOptions } from "./gate-state.ts";
@@ -78,11 +77,6 @@ function createHonoGate(state: GateState) {
     return forwardCaller(c.req.raw, caller, { config, signer }, decisionFor(c));
   });
 
-  app.onError((error, c) => {
-    const refusal = refusalOf(error);
-    if (refusal) return problemResponse(refusal.code, refusal.detail);
-    log({ event: "internal", level: "error", message: "unexpected error", error: error.name, requestId: decisionFor(c).requestId });
-    return problemResponse("internal_error");
-  });
+  app.onError((error, c) => errorResponse(error, decisionFor(c).requestId));
   return app;
 }

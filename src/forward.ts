@@ -4,7 +4,7 @@ import { checkNoMethodOverride } from "./edge/method-override.ts";
 import { checkOriginPath } from "./edge/path-boundary.ts";
 import { hygienicHeaders, type ClientFacts } from "./edge/header-hygiene.ts";
 import { requestTarget } from "./origin/claims.ts";
-import { log } from "./log.ts";
+import { errorName, log } from "./log.ts";
 import { REQUEST_ID_HEADER } from "./observe/decision.ts";
 import { GateError } from "./errors.ts";
 
@@ -95,8 +95,4 @@ export async function forwardToOrigin(request: Request, identity: CallerIdentity
     log({ event: "forward", level: "error", message: "origin fetch failed", code: "origin_unreachable", error: errorName(error) });
     throw new GateError("origin_unreachable", "The origin could not be reached.");
   }
-}
-
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : typeof error;
 }

@@ -15,9 +15,8 @@ import { admittedOrigin, withCorsHeaders } from "./cors.ts";
 import { isLoopbackHost } from "./edge/dev-wiring.ts";
 import { forwardToOrigin } from "./forward.ts";
 import type { GateState, ReadyConfig } from "./gate-state.ts";
-import { log } from "./log.ts";
 import { Decision, REQUEST_ID_HEADER, requestIdFrom } from "./observe/decision.ts";
-import { problemResponse, refusalOf } from "./problem.ts";
+import { errorResponse } from "./problem.ts";
 import { rateLimitKey } from "./verify/rate-limit-key.ts";
 
 /** Whether the request needs the app's routes rather than the plain path. */
@@ -58,9 +57,7 @@ export async function serveGateRequest(
     response = await forwardCaller(request, caller, ready, decision, url);
   } catch (error) {
     failure = error;
-    const refusal = refusalOf(error);
-    if (refusal === undefined) log({ event: "internal", level: "error", message: "unexpected error", error: errorName(error), requestId: decision.requestId });
-    response = refusal ? problemResponse(refusal.code, refusal.detail) : problemResponse("internal_error");
+    response = errorResponse(error, decision.requestId);
   }
   const answer = withCorsHeaders(response, admittedOrigin(request.headers, config.corsAllowedOrigins));
   decision.finish({ status: answer.status, error: failure });
@@ -84,8 +81,4 @@ export function forwardCaller(request: Request, caller: Caller, { config, signer
     assert: signer && ((target: AssertedRequest) => signer.sign(caller, target, Date.now())),
   };
   return decision.forward(() => forwardToOrigin(request, caller, options, url));
-}
-
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : typeof error;
 }

@@ -7,7 +7,7 @@
 import { assertionSignerFor, AssertionKeyError, type AssertionSigner } from "./assertion/signer.ts";
 import { parseConfig, type GateConfig, type GateEnv } from "./config.ts";
 import { devWiringReasons } from "./edge/dev-wiring.ts";
-import { log } from "./log.ts";
+import { errorName, log } from "./log.ts";
 import { Misconfiguration } from "./observe/misconfigured.ts";
 import { RevocationSnapshot } from "./revocation/snapshot.ts";
 import { RevocationStore } from "./revocation/store.ts";
@@ -123,8 +123,4 @@ async function prepare(env: GateEnv): Promise<ReadyConfig | Misconfiguration> {
     // The message names the field and never the key; an unexpected error is reported by name only.
     return new Misconfiguration([error instanceof AssertionKeyError ? error.message : `ASSERTION_PRIVATE_JWK: could not be prepared (${errorName(error)})`]);
   }
-}
-
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : typeof error;
 }

@@ -65,3 +65,8 @@ export interface AdminLog {
 export function log(entry: DecisionLog | EventLog | AdminLog): void {
   console.log(JSON.stringify(entry));
 }
+
+/** What a log line may say of an unexpected error: its name only, never a message that could carry input. */
+export function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
+}

@@ -2,6 +2,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 import { GateError, PROBLEMS, type ProblemCode } from "./errors.ts";
+import { errorName, log } from "./log.ts";
 import { PROBLEM_CONTENT_TYPE, problemType } from "./protocol.ts";
 
 export { GateError, PROBLEMS, type ProblemCode };
@@ -52,6 +53,17 @@ export class GateProblem extends HTTPException {
 /** A refusal of either form (a rule's GateError, the edge's GateProblem), or undefined. */
 export function refusalOf(error: unknown): GateError | GateProblem | undefined {
   return error instanceof GateError || error instanceof GateProblem ? error : undefined;
+}
+
+/**
+ * The answer to an error thrown while serving a request: a refusal's own problem+json, anything
+ * else `internal_error`, logged by name under the request's id (its message could carry input).
+ */
+export function errorResponse(error: unknown, requestId: string): Response {
+  const refusal = refusalOf(error);
+  if (refusal) return problemResponse(refusal.code, refusal.detail);
+  log({ event: "internal", level: "error", message: "unexpected error", error: errorName(error), requestId });
+  return problemResponse("internal_error");
 }
 
 export function problemResponse(code: ProblemCode, detail?: string): Response {

@@ -1,4 +1,4 @@
-import { log, type DecisionLog } from "../log.ts";
+import { errorName, log, type DecisionLog } from "../log.ts";
 
 /**
  * The data point's layout, position by position (blob1 is BLOBS[0], and so on). The SQL in the
@@ -55,7 +55,7 @@ function warn(error: unknown): void {
   const now = Date.now();
   if (now - lastWarning < WARN_EVERY_MS) return;
   lastWarning = now;
-  log({ event: "metrics", level: "warn", message: "METRICS: writeDataPoint failed; the request was not affected", error: error instanceof Error ? error.name : typeof error });
+  log({ event: "metrics", level: "warn", message: "METRICS: writeDataPoint failed; the request was not affected", error: errorName(error) });
 }
 
 /** At most `max` UTF-8 bytes, cut at a character boundary. */

@@ -1,22 +1,29 @@
 /**
  * `npm run mutation [-- --only <text>[,<text>…]]`: for each mutant in mutants.ts, copy the tree to a
- * temporary directory, switch one rule off, run the tests, and require that some test fails.
- * Runs outside `npm test` because it takes minutes; the README says when to run it.
+ * temporary directory, switch one rule off, run the mutant's tests, and require that one of them
+ * fails on an assertion. Runs outside `npm test` because it takes minutes; the README says when
+ * to run it.
+ *
+ * A kill is an assertion that failed (an `expect`, `assert` or `.rejects`/`.resolves` mismatch)
+ * in one of the mutant's own test files, read from vitest's JSON report. Anything else that
+ * makes vitest exit non-zero (a time-out, a crash, an import or setup error, no test file found,
+ * a failure outside the listed files) is an error, not a kill, and fails the run: it says the
+ * run could not tell whether the rule is guarded.
  */
 import { spawn } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { MUTANTS } from "./mutants";
+import { join, relative, resolve } from "node:path";
+import { MUTANTS, type Mutant } from "./mutants";
 
 const root = resolve(import.meta.dirname, "../..");
 const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
 // `--only a,b` keeps the mutants whose rule names contain any of the comma-separated texts.
 const mutants = MUTANTS.filter((m) => only === undefined || only.split(",").some((o) => m.rule.includes(o)));
-
-const work = mkdtempSync(join(tmpdir(), "sts-gate-mutation-"));
-cpSync(root, work, { recursive: true, filter: (src) => !/\/(node_modules|\.git|dist|\.wrangler)(\/|$)/.test(src.slice(root.length)) });
-symlinkSync(join(root, "node_modules"), join(work, "node_modules"));
+if (mutants.length === 0) {
+  console.log(`No mutant's rule contains ${JSON.stringify(only)}.`);
+  process.exit(2);
+}
 
 /** Every rule's tests: the unit tests beside their modules, integration and properties (not the built CLI's). */
 const RULE_TESTS = [
@@ -35,24 +42,79 @@ const RULE_TESTS = [
   "test/deadline.test.ts",
   "test/cors.test.ts",
 ];
-const TESTS = ["run", "--project", "workers", "--bail=1", ...RULE_TESTS];
+
+/** The test files under `entry` (a file or a folder, relative to the top level), relative paths. */
+function testFilesOf(entry: string): string[] {
+  const path = join(root, entry);
+  if (!existsSync(path)) return [];
+  if (statSync(path).isFile()) return entry.endsWith(".test.ts") ? [entry] : [];
+  return readdirSync(path, { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".test.ts"))
+    .map((f) => relative(root, join(path, f)))
+    .sort();
+}
 
 /**
- * A run that outlives this is a failure: a mutant that makes matching backtrack hangs workerd in
+ * Each mutant's `tests` entries resolved against the tree before anything runs: an entry that
+ * names no test file (a renamed or deleted test) fails the run here, rather than turning every
+ * run of that mutant into "No test files found" and so into a permanent kill.
+ */
+function resolveTests(mutant: Mutant): string[] {
+  const files = new Set<string>();
+  for (const entry of mutant.tests ?? RULE_TESTS) {
+    const found = testFilesOf(entry);
+    if (found.length === 0) unresolved.push(`${mutant.rule}: tests entry ${JSON.stringify(entry)} matches no test file`);
+    for (const f of found) files.add(f);
+  }
+  return [...files].sort();
+}
+const unresolved: string[] = [];
+const planned = mutants.map((mutant) => ({ mutant, files: resolveTests(mutant) }));
+if (unresolved.length > 0) {
+  console.log(`Some mutants' tests name no file; fix mutants.ts:\n${unresolved.map((u) => `  - ${u}`).join("\n")}`);
+  process.exit(2);
+}
+
+const work = mkdtempSync(join(tmpdir(), "sts-gate-mutation-"));
+cpSync(root, work, { recursive: true, filter: (src) => !/\/(node_modules|\.git|dist|\.wrangler)(\/|$)/.test(src.slice(root.length)) });
+symlinkSync(join(root, "node_modules"), join(work, "node_modules"));
+
+/**
+ * A run that outlives this is an error: a mutant that makes matching backtrack can hang workerd in
  * synchronous code, where no test timeout can interrupt it. The whole process group goes, so no
  * workerd is left spinning.
  */
 const RUN_TIMEOUT_MS = 6 * 60_000;
 
-function runTests(tests?: readonly string[]): Promise<boolean> {
+interface Report {
+  testResults: Array<{ name: string; status: string; message: string; assertionResults: Array<{ fullName: string; status: string; failureMessages: string[] }> }>;
+}
+
+/** A failure message that an assertion raised: chai's AssertionError (expect, assert, expect.fail). */
+const isAssertionFailure = (message: string) => /^AssertionError\b/.test(message.trimStart());
+
+type Outcome =
+  | { kind: "passed" }
+  | { kind: "killed"; by: string }
+  | { kind: "error"; why: string };
+
+let runs = 0;
+function runTests(files: readonly string[], bail: boolean): Promise<Outcome> {
+  const reportFile = join(work, `.mutation-report-${++runs}.json`);
+  const args = ["run", "--project", "workers", "--reporter=json", `--outputFile=${reportFile}`, ...(bail ? ["--bail=1"] : []), ...files];
   return new Promise((done) => {
-    const args = tests === undefined ? TESTS : ["run", "--project", "workers", "--bail=1", ...tests];
+    let output = "";
     const child = spawn(join(work, "node_modules/.bin/vitest"), args, {
       cwd: work,
-      stdio: "ignore",
+      stdio: ["ignore", "pipe", "pipe"],
       detached: true,
       env: { ...process.env, CI: "true", STS_GATE_SKIP_CLI_SETUP: "1" },
     });
+    const keep = (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-4000);
+    };
+    child.stdout.on("data", keep);
+    child.stderr.on("data", keep);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -60,38 +122,78 @@ function runTests(tests?: readonly string[]): Promise<boolean> {
     }, RUN_TIMEOUT_MS);
     child.on("exit", (code) => {
       clearTimeout(timer);
-      done(code === 0 && !timedOut);
+      const tail = output.trim().split("\n").slice(-3).join(" | ");
+      if (timedOut) return done({ kind: "error", why: `timed out after ${RUN_TIMEOUT_MS / 1000} s` });
+      if (!existsSync(reportFile)) return done({ kind: "error", why: `vitest exited ${code} without a report: ${tail}` });
+      const report = JSON.parse(readFileSync(reportFile, "utf8")) as Report;
+      rmSync(reportFile);
+      const listed = new Set(files.map((f) => join(work, f)));
+      for (const file of report.testResults) {
+        if (!listed.has(file.name)) continue;
+        for (const test of file.assertionResults) {
+          if (test.status !== "failed") continue;
+          const message = test.failureMessages.find(isAssertionFailure);
+          if (message !== undefined) {
+            return done({ kind: "killed", by: `${relative(work, file.name)} > ${test.fullName}: ${message.split("\n")[0]!.slice(0, 160)}` });
+          }
+        }
+      }
+      if (code === 0) {
+        const ran = report.testResults.map((f) => relative(work, f.name));
+        const missing = files.filter((f) => !ran.includes(f));
+        if (missing.length > 0) return done({ kind: "error", why: `vitest ran none of ${missing.join(", ")}` });
+        return done({ kind: "passed" });
+      }
+      const failures = report.testResults.flatMap((f) => [
+        ...(f.message ? [`${relative(work, f.name)}: ${f.message}`] : []),
+        ...f.assertionResults.filter((t) => t.status === "failed").map((t) => `${relative(work, f.name)} > ${t.fullName}: ${(t.failureMessages[0] ?? "").split("\n")[0]}`),
+      ]);
+      done({ kind: "error", why: `vitest exited ${code} with no assertion failure: ${(failures[0] ?? tail).slice(0, 300)}` });
     });
   });
 }
 
 const survivors: string[] = [];
+const errors: string[] = [];
 try {
-  // A kill only means something if the unmutated tree passes.
-  if (!(await runTests())) {
-    console.log("The tests fail without any mutant; fix them first.");
+  // A kill only means something if the unmutated tree passes the same tests. With --only, the
+  // baseline is the union of the selected mutants' tests, so a targeted run stays short.
+  const baselineFiles = [...new Set(planned.flatMap((p) => p.files))].sort();
+  const baseline = await runTests(baselineFiles, false);
+  if (baseline.kind !== "passed") {
+    console.log(`The tests fail without any mutant; fix them first.\n  ${baseline.kind === "killed" ? baseline.by : baseline.why}`);
     process.exit(2);
   }
-  for (const [i, mutant] of mutants.entries()) {
+  for (const [i, { mutant, files }] of planned.entries()) {
+    const tag = `[${i + 1}/${planned.length}]`;
     const path = join(work, mutant.file);
     const original = readFileSync(path, "utf8");
     if (!original.includes(mutant.find)) {
-      survivors.push(`${mutant.rule}: the text to mutate is gone from ${mutant.file}; update mutants.ts`);
-      console.log(`[${i + 1}/${mutants.length}] STALE   ${mutant.rule}`);
+      errors.push(`${mutant.rule}: the text to mutate is gone from ${mutant.file}; update mutants.ts`);
+      console.log(`${tag} STALE    ${mutant.rule}`);
       continue;
     }
     writeFileSync(path, original.replace(mutant.find, mutant.replace));
-    const killed = !(await runTests(mutant.tests));
+    let outcome = await runTests(files, true);
+    // --bail stops at the first failure; when that one was not an assertion, look at them all.
+    if (outcome.kind === "error") outcome = await runTests(files, false);
     writeFileSync(path, original);
-    console.log(`[${i + 1}/${mutants.length}] ${killed ? "killed " : "SURVIVED"} ${mutant.rule}`);
-    if (!killed) survivors.push(mutant.rule);
+    if (outcome.kind === "killed") {
+      console.log(`${tag} killed   ${mutant.rule}\n           by ${outcome.by}`);
+    } else if (outcome.kind === "passed") {
+      console.log(`${tag} SURVIVED ${mutant.rule}`);
+      survivors.push(mutant.rule);
+    } else {
+      console.log(`${tag} ERROR    ${mutant.rule}: ${outcome.why}`);
+      errors.push(`${mutant.rule}: ${outcome.why}`);
+    }
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
 
-console.log(`\n${mutants.length - survivors.length} of ${mutants.length} mutants killed.`);
-if (survivors.length > 0) {
-  console.log(`Not killed:\n${survivors.map((s) => `  - ${s}`).join("\n")}`);
-  process.exit(1);
-}
+const killed = planned.length - survivors.length - errors.length;
+console.log(`\n${killed} of ${planned.length} mutants killed.`);
+if (survivors.length > 0) console.log(`Survived (no test failed):\n${survivors.map((s) => `  - ${s}`).join("\n")}`);
+if (errors.length > 0) console.log(`Errors (not a kill: the run could not tell):\n${errors.map((s) => `  - ${s}`).join("\n")}`);
+if (survivors.length > 0 || errors.length > 0) process.exit(1);

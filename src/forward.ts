@@ -15,6 +15,12 @@ export const CALLER_HEADERS = {
   account: "X-Caller-Account",
   userId: "X-Caller-User-Id",
   type: "X-Caller-Type",
+  /** An assumed-role session's role name and session name (the session name identifies no one). */
+  role: "X-Caller-Role",
+  session: "X-Caller-Session",
+  /** An IAM Identity Center session only: its permission set, and the person (their Identity Center user name). */
+  permissionSet: "X-Caller-Permission-Set",
+  user: "X-Caller-User",
   /** The signed assertion (a JWT) of all of the above, bound to this request. */
   assertion: "X-Caller-Assertion",
 } as const;
@@ -54,6 +60,12 @@ export function originHeaders(inbound: Headers, identity: CallerIdentity, client
   headers.set(CALLER_HEADERS.account, identity.account);
   headers.set(CALLER_HEADERS.userId, identity.userId);
   headers.set(CALLER_HEADERS.type, identity.type);
+  // Rule `sessionHeadersWhenKnown`: each only when its fact exists (never X-Caller-User for a
+  // plain role session, a federated user or an IAM user); the inbound spellings are already gone.
+  for (const fact of ["role", "session", "permissionSet", "user"] as const) {
+    const value = identity[fact];
+    if (value !== undefined) headers.set(CALLER_HEADERS[fact], value);
+  }
   return headers;
 }
 

@@ -18,6 +18,34 @@ export interface CallerIdentity extends StsAnswer {
   /** The principal policies match: an assumed-role session becomes its role. */
   principal: string;
   partition: StsPartition;
+  /**
+   * An assumed-role session's role name. Its IAM path is not in the session's ARN, so it stays
+   * unknown. Absent for every other principal type.
+   */
+  role?: string;
+  /** An assumed-role session's session name: chosen by the caller, it identifies no one. */
+  session?: string;
+  /** An IAM Identity Center session's permission set (rule `identityCenterSession`). */
+  permissionSet?: string;
+  /** An IAM Identity Center session's user: the session name, which AWS sets to the user's name. */
+  user?: string;
+}
+
+/** What an assumed-role session adds to the identity: role, session and, for Identity Center, permission set and user. */
+export type SessionFacts = Pick<CallerIdentity, "role" | "session" | "permissionSet" | "user">;
+
+/**
+ * Rule `identityCenterSession`: a session is an IAM Identity Center session only when its role
+ * name is exactly `AWSReservedSSO_<permission set>_<16 lower-case hex>`. AWS reserves the
+ * `AWSReservedSSO_` prefix and sets the session name of such a session to the person's Identity
+ * Center user name. A role that only resembles the pattern gets neither field.
+ */
+export const IDENTITY_CENTER_ROLE = /^AWSReservedSSO_(.+)_([0-9a-f]{16})$/;
+
+export function sessionFacts(role: string, session: string): SessionFacts {
+  const sso = IDENTITY_CENTER_ROLE.exec(role);
+  if (sso === null) return { role, session };
+  return { role, session, permissionSet: sso[1]!, user: session };
 }
 
 // IAM's own character sets. None admits `:`, so no name can smuggle an ARN field boundary.
@@ -92,7 +120,8 @@ export function identityFromSts(answer: StsAnswer, expectedPartition: StsPartiti
     if (!shape.userId(account, m).test(answer.userId)) {
       throw new GateError("sts_inconsistent_identity", `UserId does not fit a principal of type ${shape.type}.`);
     }
-    return { ...answer, type: shape.type, principal: shape.canonical(account, m, partition), partition };
+    const identity: CallerIdentity = { ...answer, type: shape.type, principal: shape.canonical(account, m, partition), partition };
+    return shape.type === "assumed-role" ? { ...identity, ...sessionFacts(m[1]!, m[2]!) } : identity;
   }
   throw new GateError("principal_unsupported", "STS returned a principal type the gate does not support.");
 }

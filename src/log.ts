@@ -31,6 +31,11 @@ export interface DecisionLog {
   arn?: string;
   type?: string;
   account?: string;
+  /** An assumed-role session's role and session name; an Identity Center session's permission set and user. */
+  role?: string;
+  session?: string;
+  permissionSet?: string;
+  user?: string;
   cache?: CacheSource;
   stsMs?: number;
   /** From the gate's first sight of the request until this line. */

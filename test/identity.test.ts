@@ -5,7 +5,7 @@ import { expectProblem } from "./support/helpers";
 const ACCOUNT = "111122223333";
 
 describe("identityFromSts", () => {
-  it.each<[string, StsAnswer, { type: string; principal: string }]>([
+  it.each<[string, StsAnswer, { type: string; principal: string; role?: string; session?: string }]>([
     [
       "an IAM user",
       { arn: `arn:aws:iam::${ACCOUNT}:user/alice`, account: ACCOUNT, userId: "AIDAEMULATORALICE0001" },
@@ -20,12 +20,13 @@ describe("identityFromSts", () => {
     [
       "an assumed-role session, as its role",
       { arn: `arn:aws:sts::${ACCOUNT}:assumed-role/deployer/ci-run-42`, account: ACCOUNT, userId: "AROAEMULATORDEPLOYER1:ci-run-42" },
-      { type: "assumed-role", principal: `arn:aws:iam::${ACCOUNT}:role/deployer` },
+      { type: "assumed-role", principal: `arn:aws:iam::${ACCOUNT}:role/deployer`, role: "deployer", session: "ci-run-42" },
     ],
     [
       "an assumed-role session whose name is an e-mail address",
       { arn: `arn:aws:sts::${ACCOUNT}:assumed-role/reader/bob@example.com`, account: ACCOUNT, userId: "AROAEMULATORREADER001:bob@example.com" },
-      { type: "assumed-role", principal: `arn:aws:iam::${ACCOUNT}:role/reader` },
+      // …which makes it no Identity Center session: no permissionSet, no user.
+      { type: "assumed-role", principal: `arn:aws:iam::${ACCOUNT}:role/reader`, role: "reader", session: "bob@example.com" },
     ],
     [
       "a role",
@@ -44,6 +45,47 @@ describe("identityFromSts", () => {
     ],
   ])("reads %s", (_why, answer, expected) => {
     expect(identityFromSts(answer, "aws")).toEqual({ ...answer, ...expected, partition: "aws" });
+  });
+
+  describe("IAM Identity Center sessions (rule identityCenterSession)", () => {
+    const sso = (role: string, session = "Alice.Smith@example.com") =>
+      identityFromSts({ arn: `arn:aws:sts::${ACCOUNT}:assumed-role/${role}/${session}`, account: ACCOUNT, userId: `AROAEMULATORSSOADMIN1:${session}` }, "aws");
+
+    it.each([
+      ["AWSReservedSSO_AdministratorAccess_0123456789abcdef", "AdministratorAccess"],
+      ["AWSReservedSSO_AdministratorAccess_ReadOnly_1111222233334444", "AdministratorAccess_ReadOnly"],
+      ["AWSReservedSSO_A_ffffffffffffffff", "A"],
+      ["AWSReservedSSO__x_0000000000000000", "_x"],
+    ])("reads %s as permission set %s, its session name as the user", (role, permissionSet) => {
+      expect(sso(role)).toMatchObject({ role, session: "Alice.Smith@example.com", permissionSet, user: "Alice.Smith@example.com" });
+    });
+
+    it.each([
+      ["upper-case hex", "AWSReservedSSO_AdministratorAccess_0123456789ABCDEF"],
+      ["15 hex digits", "AWSReservedSSO_AdministratorAccess_0123456789abcde"],
+      ["17 hex digits", "AWSReservedSSO_AdministratorAccess_0123456789abcdef0"],
+      ["no underscore before the suffix", "AWSReservedSSO_AdministratorAccess0123456789abcdef"],
+      ["no permission set", "AWSReservedSSO__0123456789abcdef"],
+      ["a lower-case prefix", "awsreservedsso_AdministratorAccess_0123456789abcdef"],
+      ["a prefix not at the start", "xAWSReservedSSO_AdministratorAccess_0123456789abcdef"],
+      ["a non-hex suffix", "AWSReservedSSO_AdministratorAccess_0123456789abcdeg"],
+    ])("a role that only resembles the pattern (%s) is no Identity Center session", (_why, role) => {
+      const id = sso(role);
+      expect(id).toMatchObject({ role, session: "Alice.Smith@example.com" });
+      expect(id).not.toHaveProperty("permissionSet");
+      expect(id).not.toHaveProperty("user");
+    });
+
+    it("gives a role (not a session), a user and a federated user neither role, session, permission set nor user", () => {
+      for (const [arn, userId] of [
+        [`arn:aws:iam::${ACCOUNT}:role/AWSReservedSSO_AdministratorAccess_0123456789abcdef`, "AROAEMULATORSSOADMIN1"],
+        [`arn:aws:iam::${ACCOUNT}:user/alice`, "AIDAEMULATORALICE0001"],
+        [`arn:aws:sts::${ACCOUNT}:federated-user/alice@example.com`, `${ACCOUNT}:alice@example.com`],
+      ]) {
+        const id = identityFromSts({ arn: arn!, account: ACCOUNT, userId: userId! }, "aws");
+        for (const field of ["role", "session", "permissionSet", "user"]) expect(id, `${arn} ${field}`).not.toHaveProperty(field);
+      }
+    });
   });
 
   it.each([

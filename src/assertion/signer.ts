@@ -117,6 +117,11 @@ export class AssertionSigner {
       account: identity.account,
       user_id: identity.userId,
       principal_type: identity.type,
+      // Rule `sessionClaimsWhenKnown`: present only when the fact exists, like the headers.
+      ...(identity.role !== undefined && { role: identity.role }),
+      ...(identity.session !== undefined && { session: identity.session }),
+      ...(identity.permissionSet !== undefined && { permission_set: identity.permissionSet }),
+      ...(identity.user !== undefined && { user: identity.user }),
       htm: request.method,
       htu: request.htu,
     };

@@ -4,6 +4,7 @@
  * stubs parseArgs, and this part runs there too: `sts-gate doctor` reuses it, and the policy
  * tests call it beside the gate.
  */
+import type { CallerIdentity } from "../identity.ts";
 import { checkPolicyText, explainPolicy, oneLine } from "../policy/index.ts";
 
 /** What one run of the CLI prints and exits with. */
@@ -66,9 +67,10 @@ export function runPolicyCommand(request: PolicyRequest, readText: (file: string
     const lines = [
       `caller:    ${e.identity.arn}`,
       `principal: ${e.identity.principal} (${e.identity.type}, account ${e.identity.account}, UserId ${e.identity.userId})`,
+      ...sessionLine(e.identity),
       `request:   ${e.request.method} ${e.request.path}`,
       ...e.steps.map((s) => `  ${s}`),
-      d.allowed ? `ALLOW by rule ${d.rule}${d.pattern === undefined ? "" : ` (pattern ${d.pattern})`}` : `DENY ${d.code}: ${d.reason}`,
+      d.allowed ? `ALLOW by rule ${d.rule}${d.pattern === undefined ? "" : ` (${d.pattern.startsWith("{") ? "selector" : "pattern"} ${d.pattern})`}` : `DENY ${d.code}: ${d.reason}`,
       ...e.notes.map((n) => `note: ${n}`),
     ];
     return out(d.allowed ? 0 : 1, lines, checked.warnings.map((w) => `warning: ${w}`));
@@ -90,4 +92,13 @@ export function usageError(message: string): CliOutcome {
 /** A problem before the command runs (an unreadable wrangler.toml): one line, its exit code. */
 export function failure(exitCode: number, message: string): CliOutcome {
   return out(exitCode, [], [`policy: ${message}`]);
+}
+
+/** What an assumed-role session adds: an Identity Center session's permission set and user, or why it has none. */
+function sessionLine(identity: CallerIdentity): string[] {
+  if (identity.role === undefined) return [];
+  if (identity.permissionSet !== undefined) {
+    return [`session:   IAM Identity Center: permission set ${identity.permissionSet}, user ${identity.user ?? ""} (selectors apply)`];
+  }
+  return [`session:   role ${identity.role}, session ${identity.session ?? ""} (not an Identity Center session: no selector applies, and the session name identifies no one)`];
 }

@@ -29,7 +29,10 @@ export interface Ending {
   settings?: string[];
 }
 
-type Identified = Pick<DecisionLog, "accessKeyId" | "principal" | "arn" | "type" | "account" | "cache" | "stsMs">;
+type Identified = Pick<
+  DecisionLog,
+  "accessKeyId" | "principal" | "arn" | "type" | "account" | "role" | "session" | "permissionSet" | "user" | "cache" | "stsMs"
+>;
 
 /**
  * One request's decision, filled in as the request goes and written exactly once: when the
@@ -63,6 +66,11 @@ export class Decision {
       arn: identity.arn,
       type: identity.type,
       account: identity.account,
+      // Present only when the fact exists, as at the origin.
+      ...(identity.role !== undefined && { role: identity.role }),
+      ...(identity.session !== undefined && { session: identity.session }),
+      ...(identity.permissionSet !== undefined && { permissionSet: identity.permissionSet }),
+      ...(identity.user !== undefined && { user: identity.user }),
       cache: resolved.cache,
       stsMs: resolved.stsMs,
     };

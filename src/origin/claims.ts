@@ -37,6 +37,14 @@ export interface AssertionClaims {
   account: string;
   user_id: string;
   principal_type: CallerPrincipalType;
+  /** An assumed-role session's role name (its IAM path is unknown). Absent for other principal types. */
+  role?: string;
+  /** An assumed-role session's session name: chosen by the caller, it identifies no one. */
+  session?: string;
+  /** An IAM Identity Center session only: its permission set. */
+  permission_set?: string;
+  /** An IAM Identity Center session only: the person, their Identity Center user name (AWS sets it). */
+  user?: string;
   iat: number;
   exp: number;
   jti: string;

@@ -26,6 +26,17 @@ export interface VerifiedCaller {
   account: string;
   userId: string;
   principalType: CallerPrincipalType;
+  /** An assumed-role session's role name (its IAM path is unknown). Absent for other principal types. */
+  role?: string;
+  /** An assumed-role session's session name. Chosen by the caller: it identifies no one. */
+  session?: string;
+  /** An IAM Identity Center session only: its permission set. */
+  permissionSet?: string;
+  /**
+   * An IAM Identity Center session only: the person calling, their Identity Center user name
+   * (usually an email address), which AWS sets as the session name. Absent for every other caller.
+   */
+  user?: string;
   /** The assertion's unique id, for logs (and for a replay cache, if the origin keeps one). */
   jti: string;
   issuedAt: Date;
@@ -170,12 +181,26 @@ function callerFrom(p: JWTPayload): VerifiedCaller {
   if (!/^\d{12}$/.test(account)) throw new CallerVerificationError("assertion_invalid", "The account claim is not a 12-digit account ID.");
   s("htm");
   s("htu");
+  // Optional claims: absent, or a non-empty string. A user without a permission set is no
+  // Identity Center session, so such an assertion is refused rather than half believed.
+  const optional = (name: string): string | undefined => (p[name] === undefined ? undefined : s(name));
+  const role = optional("role");
+  const session = optional("session");
+  const permissionSet = optional("permission_set");
+  const user = optional("user");
+  if ((user !== undefined || permissionSet !== undefined) && (permissionSet === undefined || user === undefined || role === undefined || session !== user)) {
+    throw new CallerVerificationError("assertion_invalid", "The permission_set and user claims are not those of an Identity Center session.");
+  }
   return {
     arn: s("arn"),
     principal: s("sub"),
     account,
     userId: s("user_id"),
     principalType: principalType as CallerPrincipalType,
+    ...(role !== undefined && { role }),
+    ...(session !== undefined && { session }),
+    ...(permissionSet !== undefined && { permissionSet }),
+    ...(user !== undefined && { user }),
     jti: s("jti"),
     // jose has checked that iat and exp are numbers.
     issuedAt: new Date((p.iat as number) * 1000),

@@ -1,7 +1,8 @@
 import type { CallerIdentity } from "../identity.ts";
 import type { PrincipalType } from "../protocol.ts";
 import { isGatePath } from "../revocation/paths.ts";
-import { compileArnPattern, compilePathGlob, policyPath } from "./match.ts";
+import { compilePathGlob, policyPath } from "./match.ts";
+import { compileEntry, type CompiledEntry } from "./selector.ts";
 import { DEFAULT_PRINCIPAL_TYPES, SHORTHAND_RULE, type PolicyDocument } from "./schema.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -23,10 +24,7 @@ export interface Policy {
   decide(identity: CallerIdentity, request: RequestFacts): PolicyDecision;
 }
 
-interface CompiledPattern {
-  pattern: string;
-  match: (arn: string) => boolean;
-}
+type CompiledPattern = CompiledEntry;
 
 interface CompiledRule {
   name: string;
@@ -60,16 +58,17 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
   const types = new Set<PrincipalType>(doc.principalTypes ?? DEFAULT_PRINCIPAL_TYPES);
   const accounts = doc.accounts === undefined ? undefined : new Set(doc.accounts);
   // IAM names are unique regardless of case, so deny compares without case: the safe direction.
-  const deny = (doc.deny ?? []).map((pattern) => ({ pattern, match: compileArnPattern(pattern, { ignoreCase: true }) }));
+  // Selectors compare permission sets and users regardless of case everywhere.
+  const deny = (doc.deny ?? []).map((entry) => compileEntry(entry, { ignoreCase: true }));
   const pins = new Map(Object.entries(doc.pin ?? {}).map(([arn, id]) => [arn.toLowerCase(), id]));
   const rules: CompiledRule[] = (doc.rules ?? (doc.allow === undefined ? [] : [{ name: SHORTHAND_RULE, allow: doc.allow }])).map((r) => ({
     name: r.name,
     methods: r.methods === undefined ? undefined : new Set(r.methods),
     paths: r.paths?.map((glob) => ({ glob, match: compilePathGlob(glob) })),
-    allow: r.allow.map((pattern) => ({ pattern, match: compileArnPattern(pattern) })),
+    allow: r.allow.map((entry) => compileEntry(entry)),
   }));
   // Matched like allow: case-sensitive, field by field.
-  const admins = (doc.admins ?? []).map((pattern) => ({ pattern, match: compileArnPattern(pattern) }));
+  const admins = (doc.admins ?? []).map((entry) => compileEntry(entry));
 
   function evaluate(identity: CallerIdentity, request: RequestFacts, steps?: string[], grants: Grants = "rules"): PolicyDecision {
     const denied = (reason: string): PolicyDecision => ({ allowed: false, code: "policy_denied", reason });
@@ -86,7 +85,7 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
       steps?.push(`accounts: ${identity.account} is listed`);
     }
     for (const d of deny) {
-      if (d.match(identity.principal)) return denied(`denied by deny pattern ${d.pattern}`);
+      if (d.match(identity)) return denied(`denied by deny pattern ${d.pattern}`);
     }
     if (deny.length > 0) steps?.push(`deny: no pattern matches ${identity.principal}`);
     const pinned = pins.get(identity.principal.toLowerCase());
@@ -97,7 +96,7 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
       steps?.push(`pin: ${identity.principal} is not pinned`);
     }
     if (grants === "admins") {
-      const hit = admins.find((a) => a.match(identity.principal));
+      const hit = admins.find((a) => a.match(identity));
       if (hit !== undefined) return { allowed: true, rule: ADMINS_RULE, pattern: hit.pattern };
       return {
         allowed: false,
@@ -122,7 +121,7 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
           continue;
         }
       }
-      const hit = rule.allow.find((a) => a.match(identity.principal));
+      const hit = rule.allow.find((a) => a.match(identity));
       if (hit !== undefined) return { allowed: true, rule: rule.name, pattern: hit.pattern };
       steps?.push(`${label}: no allow pattern matches ${identity.principal}`);
     }

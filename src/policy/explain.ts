@@ -7,7 +7,18 @@ import type { StsPartition } from "../sts-endpoints.ts";
 import { compilePolicy, type PolicyDecision, type RequestFacts } from "./evaluate.ts";
 import { isGatePath } from "../revocation/paths.ts";
 import { whyAdmitsNoOne } from "./reach.ts";
-import { ARN_FIELDS, DEFAULT_PRINCIPAL_TYPES, PARTITIONS, PolicySchema, SHORTHAND_RULE, type PolicyDocument, type PolicyRule } from "./schema.ts";
+import {
+  ARN_FIELDS,
+  DEFAULT_PRINCIPAL_TYPES,
+  formatEntry,
+  isSelector,
+  PARTITIONS,
+  PolicySchema,
+  SHORTHAND_RULE,
+  type PolicyDocument,
+  type PolicyRule,
+  type PrincipalEntry,
+} from "./schema.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Tooling: the pure half of `npm run policy` (src/cli/policy.ts reads files and prints).
@@ -58,15 +69,22 @@ function summarize(doc: PolicyDocument): string[] {
 export function policyWarnings(doc: PolicyDocument): string[] {
   const warnings: string[] = [];
   const types = new Set<PrincipalType>(doc.principalTypes ?? DEFAULT_PRINCIPAL_TYPES);
-  const allowLists: Array<[ReadonlyArray<PropertyKey>, readonly string[]]> =
+  const allowLists: Array<[ReadonlyArray<PropertyKey>, readonly PrincipalEntry[]]> =
     doc.rules?.map((r, i) => [["rules", i, "allow"], r.allow]) ?? (doc.allow === undefined ? [] : [[["allow"], doc.allow]]);
   if (doc.admins !== undefined) allowLists.push([["admins"], doc.admins]);
+  for (const [where, entries] of [...allowLists, [["deny"], doc.deny ?? []] as const]) {
+    entries.forEach((entry, j) => {
+      const selector = isSelector(entry) ? undefined : selectorFor(entry);
+      if (selector !== undefined) warnings.push(`${formatPolicyPath([...where, j])}: ${SSO_GLOB_NOTE}; write the Identity Center selector ${formatEntry(selector)} instead`);
+    });
+  }
   const resourceOf = (arn: string) => arn.split(":").slice(5).join(":");
   const pathed = (resource: string) => resource.startsWith("role/") && resource.slice("role/".length).includes("/");
   const SESSION_NOTE = "has an IAM path, but an assumed-role session's canonical principal is role/<name> without its path";
   for (const [where, patterns] of allowLists) {
-    patterns.forEach((pattern, j) => {
+    patterns.forEach((entry, j) => {
       const at = formatPolicyPath([...where, j]);
+      const pattern = isSelector(entry) ? `arn:${entry.partition ?? "aws"}:iam::${entry.account}:role/AWSReservedSSO_` : entry;
       const resource = resourceOf(pattern);
       const account = pattern.split(":")[4] ?? "";
       if (pathed(resource)) warnings.push(`${at}: ${SESSION_NOTE}, so this pattern allows no session`);
@@ -81,7 +99,7 @@ export function policyWarnings(doc: PolicyDocument): string[] {
     });
   }
   doc.deny?.forEach((pattern, j) => {
-    if (pathed(resourceOf(pattern))) warnings.push(`${formatPolicyPath(["deny", j])}: ${SESSION_NOTE}, so this pattern denies no session`);
+    if (!isSelector(pattern) && pathed(resourceOf(pattern))) warnings.push(`${formatPolicyPath(["deny", j])}: ${SESSION_NOTE}, so this pattern denies no session`);
   });
   for (const key of Object.keys(doc.pin ?? {})) {
     if (pathed(resourceOf(key))) warnings.push(`${formatPolicyPath(["pin", key])}: ${SESSION_NOTE}, so this pin applies to no session`);
@@ -89,6 +107,24 @@ export function policyWarnings(doc: PolicyDocument): string[] {
   const noOne = whyAdmitsNoOne(doc);
   if (noOne !== undefined) warnings.push(`POLICY admits no one: ${noOne}`);
   return warnings;
+}
+
+const SSO_GLOB_NOTE =
+  "an ARN pattern over role/AWSReservedSSO_…* also matches every permission set whose name starts the same way " +
+  "(AWSReservedSSO_AdministratorAccess_* matches AdministratorAccess_ReadOnly's roles too)";
+
+/**
+ * The Identity Center selector an ARN pattern over `role/AWSReservedSSO_…*` stands for, or
+ * undefined when the pattern is not one (no `*`, or not that role-name prefix).
+ */
+export function selectorFor(pattern: string): { permissionSet: string; account: string; partition?: "aws" | "aws-cn" | "aws-us-gov" } | undefined {
+  const fields = pattern.split(":");
+  const resource = fields.slice(5).join(":");
+  const m = /^role\/AWSReservedSSO_(.*)$/i.exec(resource);
+  if (m === null || !resource.includes("*")) return undefined;
+  const permissionSet = m[1]!.replace(/_?\*$/, "") || "*";
+  const partition = fields[1] as "aws" | "aws-cn" | "aws-us-gov";
+  return { permissionSet, account: fields[4] ?? "", ...(partition !== "aws" && { partition }) };
 }
 
 export interface ExplainRequest {

@@ -7,4 +7,5 @@ export * from "./match.ts";
 export * from "./evaluate.ts";
 export * from "./explain.ts";
 export { whyAdmitsNoOne } from "./reach.ts";
+export { compileEntry, compileSelector, type CompiledEntry } from "./selector.ts";
 export { wildcardMatch } from "../wildcard.ts";

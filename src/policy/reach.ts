@@ -1,7 +1,7 @@
 import type { PrincipalType } from "../protocol.ts";
 import { formatIssuePath } from "../issue-path.ts";
 import { compileArnPattern } from "./match.ts";
-import { DEFAULT_PRINCIPAL_TYPES, type PolicyDocument } from "./schema.ts";
+import { DEFAULT_PRINCIPAL_TYPES, isSelector, type PolicyDocument, type PrincipalEntry } from "./schema.ts";
 
 /**
  * Whether a valid policy can admit anyone at all: a policy whose every allow pattern is cut off
@@ -15,8 +15,9 @@ import { DEFAULT_PRINCIPAL_TYPES, type PolicyDocument } from "./schema.ts";
  */
 export function whyAdmitsNoOne(doc: PolicyDocument): string | undefined {
   const types = new Set<PrincipalType>(doc.principalTypes ?? DEFAULT_PRINCIPAL_TYPES);
-  const denies = (doc.deny ?? []).map((d) => ({ pattern: d, matches: compileArnPattern(d, { ignoreCase: true }) }));
-  const allowLists: Array<[ReadonlyArray<PropertyKey>, readonly string[]]> =
+  // Only ARN deny patterns are compared with allow entries (a selector deny is never found to cover one: the safe direction).
+  const denies = (doc.deny ?? []).flatMap((d) => (isSelector(d) ? [] : [{ pattern: d, matches: compileArnPattern(d, { ignoreCase: true }) }]));
+  const allowLists: Array<[ReadonlyArray<PropertyKey>, readonly PrincipalEntry[]]> =
     doc.rules?.map((r, i) => [["rules", i, "allow"], r.allow]) ?? (doc.allow === undefined ? [] : [[["allow"], doc.allow]]);
   const reasons: string[] = [];
   for (const [where, patterns] of allowLists) {
@@ -30,15 +31,19 @@ export function whyAdmitsNoOne(doc: PolicyDocument): string | undefined {
 }
 
 function cutOff(
-  pattern: string,
+  entry: PrincipalEntry,
   accounts: readonly string[] | undefined,
   types: ReadonlySet<PrincipalType>,
   denies: ReadonlyArray<{ pattern: string; matches: (arn: string) => boolean }>,
 ): string | undefined {
+  // A selector's sessions are assumed-role principals role/AWSReservedSSO_<permission set>_<hex>.
+  const pattern = isSelector(entry)
+    ? `arn:${entry.partition ?? "aws"}:iam::${entry.account}:role/AWSReservedSSO_${entry.permissionSet}_*`
+    : entry;
   const fields = pattern.split(":");
   const account = fields[4] ?? "";
   if (accounts !== undefined && !accounts.includes(account)) return `is for account ${account}, which is not in accounts`;
-  const possible = typesOf(fields.slice(5).join(":")).filter((t) => types.has(t));
+  const possible = (isSelector(entry) ? (["assumed-role"] as PrincipalType[]) : typesOf(fields.slice(5).join(":"))).filter((t) => types.has(t));
   if (possible.length === 0) return "names only principal types that are not in principalTypes";
   const deny = denies.find((d) => d.matches(pattern));
   if (deny !== undefined) return `is covered by deny pattern ${deny.pattern}`;

@@ -2,6 +2,7 @@ import * as z from "zod/mini";
 import { PRINCIPAL_TYPES, type PrincipalType } from "../protocol.ts";
 import type { StsPartition } from "../sts-endpoints.ts";
 import { wildcardMatch } from "../wildcard.ts";
+import { ENGLISH } from "../zod-english.ts";
 
 /** The policy document: its schema and the limits that keep it small enough to read and cheap to match. */
 
@@ -86,6 +87,70 @@ function checkedString(max: number, problemOf: (value: string) => string | undef
 
 const ArnPattern = checkedString(2048, arnPatternProblem);
 
+/** Permission set names are IAM name characters, 1 to 32 of them; a selector may add `*`. */
+function permissionSetProblem(glob: string): string | undefined {
+  if (!/^[\w+=,.@*-]{1,64}$/.test(glob)) {
+    return "must be a permission set name or a '*' glob of one: letters, digits, + = , . @ _ - and '*', e.g. AdministratorAccess";
+  }
+  return undefined;
+}
+
+/** A session name is what STS allows: IAM name characters, 2 to 64 of them; a glob may add `*`. */
+function userGlobProblem(glob: string): string | undefined {
+  if (!/^[\w+=,.@*-]{1,128}$/.test(glob)) {
+    return "must be a user name or a '*' glob of one: letters, digits, + = , . @ _ - and '*', e.g. *@example.com";
+  }
+  return undefined;
+}
+
+/**
+ * An IAM Identity Center selector, written where a principal pattern may be:
+ * `{ permissionSet = "AdministratorAccess", account = "111122223333", users = ["*@example.com"] }`.
+ * It matches only Identity Center sessions (src/identity.ts, rule `identityCenterSession`).
+ */
+const IdentityCenterSelectorSchema = z.strictObject({
+  permissionSet: checkedString(64, permissionSetProblem),
+  // ATTACKS #12: a wildcard account would admit the same permission set in a stranger's account.
+  account: z.string({ error: "must be a literal 12-digit account ID, as a string (no wildcards: accounts are explicit)" }).check(
+    z.regex(/^\d{12}$/, { error: "must be a literal 12-digit account ID, as a string (no wildcards: accounts are explicit)" }),
+  ),
+  /** The partition, literally; default aws. The same account ID in another partition is another account. */
+  partition: z.optional(z.enum(PARTITIONS, { error: "must be literally aws, aws-cn or aws-us-gov (default aws)" })),
+  users: z.optional(list(checkedString(128, userGlobProblem), 100, "must not be empty: omit users for every user of the permission set")),
+});
+
+export type IdentityCenterSelector = z.infer<typeof IdentityCenterSelectorSchema>;
+
+/**
+ * What `allow`, `rules[].allow`, `deny` and `admins` list: ARN patterns and Identity Center
+ * selectors. Dispatched on the entry's type rather than a zod union, so a selector's problem is
+ * reported at its own path (`POLICY.allow[0].account`) and not as "matches neither".
+ */
+const PrincipalEntrySchema = z.unknown().check(z.superRefine((entry, ctx) => {
+  const schema = typeof entry === "string" ? ArnPattern : typeof entry === "object" && entry !== null && !Array.isArray(entry) ? IdentityCenterSelectorSchema : undefined;
+  if (schema === undefined) {
+    ctx.addIssue({ code: "custom", message: "must be an ARN pattern (a string) or an Identity Center selector { permissionSet, account[, users] }" });
+    return;
+  }
+  const parsed = schema.safeParse(entry, ENGLISH);
+  if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ code: "custom", path: issue.path as PropertyKey[], message: issue.message });
+})) as unknown as z.ZodMiniType<string | IdentityCenterSelector>;
+
+export type PrincipalEntry = z.infer<typeof PrincipalEntrySchema>;
+
+export function isSelector(entry: PrincipalEntry): entry is IdentityCenterSelector {
+  return typeof entry !== "string";
+}
+
+/** A selector as one line, for the decision log's `pattern` and for `npm run policy`. */
+export function formatEntry(entry: PrincipalEntry): string {
+  if (!isSelector(entry)) return entry;
+  const parts = [`permissionSet = ${JSON.stringify(entry.permissionSet)}`, `account = ${JSON.stringify(entry.account)}`];
+  if (entry.partition !== undefined) parts.push(`partition = ${JSON.stringify(entry.partition)}`);
+  if (entry.users !== undefined) parts.push(`users = [${entry.users.map((u) => JSON.stringify(u)).join(", ")}]`);
+  return `{ ${parts.join(", ")} }`;
+}
+
 /** Why a path glob is refused, or undefined. */
 function pathGlobProblem(glob: string): string | undefined {
   if (!glob.startsWith("/")) return "must start with '/', e.g. /deploy/**";
@@ -131,7 +196,7 @@ const Rule = z.strictObject({
   name: RuleName,
   methods: z.optional(list(Method, HTTP_METHODS.length * 2, "must not be empty: omit methods for any method")),
   paths: z.optional(list(PathGlob, 100, "must not be empty: omit paths for any path")),
-  allow: list(ArnPattern, MAX_ENTRIES, "must name at least one principal pattern"),
+  allow: list(PrincipalEntrySchema, MAX_ENTRIES, "must name at least one principal pattern"),
 });
 
 export type PolicyRule = z.infer<typeof Rule>;
@@ -174,7 +239,7 @@ const Pin = z.record(z.string(), z.string()).check(z.superRefine((pins, ctx) => 
 export const PolicySchema = z
   .strictObject({
     /** Shorthand for `rules: [{ name: "allow", allow: [...] }]`. */
-    allow: z.optional(list(ArnPattern, MAX_ENTRIES)),
+    allow: z.optional(list(PrincipalEntrySchema, MAX_ENTRIES)),
     rules: z.optional(
       list(Rule, MAX_ENTRIES).check(
         z.superRefine((rules, ctx) => {
@@ -188,12 +253,12 @@ export const PolicySchema = z
         }),
       ),
     ),
-    deny: z.optional(list(ArnPattern, MAX_ENTRIES)),
+    deny: z.optional(list(PrincipalEntrySchema, MAX_ENTRIES)),
     principalTypes: z.optional(z.array(z.enum(PRINCIPAL_TYPES)).check(z.minLength(1))),
     accounts: z.optional(list(AccountId, MAX_ENTRIES, "must not be empty: omit accounts to allow any account the rules name")),
     pin: z.optional(Pin),
     /** Who may use the revocation API (/.well-known/sts-gate/revocations); absent: the API is off. */
-    admins: z.optional(list(ArnPattern, MAX_ENTRIES, "must not be empty: omit admins to turn the revocation API off")),
+    admins: z.optional(list(PrincipalEntrySchema, MAX_ENTRIES, "must not be empty: omit admins to turn the revocation API off")),
   })
   .check(z.superRefine((doc, ctx) => {
     if (doc.allow !== undefined && doc.rules !== undefined) {

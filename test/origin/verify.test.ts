@@ -74,6 +74,8 @@ describe("verifyCaller with a static key set", () => {
       account: "111122223333",
       userId: "AROAEMULATORDEPLOYER1:ci-run-42",
       principalType: "assumed-role",
+      role: "deployer",
+      session: "ci-run-42",
       jti: expect.stringMatching(/^[0-9a-f-]{36}$/),
       issuedAt: new Date(Math.floor(NOW / 1000) * 1000),
       expiresAt: new Date(Math.floor(NOW / 1000) * 1000 + 60_000),

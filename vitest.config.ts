@@ -60,7 +60,7 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/**/*.test.ts", "src/**/*.test.ts"],
-          exclude: ["test/package/**", "test/browser/**", "test/install/**", "test/docs/**", ...NODE_ONLY],
+          exclude: ["test/package/**", "test/browser/**", "test/install/**", "test/docs/**", "test/origins/**", ...NODE_ONLY],
           // Node side, before the workerd tests: builds and runs the caller's CLI, provides its tokens.
           // Then the revocation commands against the gate, itself in workerd (Miniflare).
           globalSetup: ["test/cli/global-setup.ts", "test/cli/revoke-setup.ts"],
@@ -76,6 +76,11 @@ export default defineConfig({
         // Node side: Chromium calls the gate with CORS (test/browser/cors.test.ts; skipped only
         // without a browser and without CI=true).
         test: { name: "browser", include: ["test/browser/**/*.test.ts"], environment: "node", testTimeout: 120_000, hookTimeout: 180_000 },
+      },
+      {
+        // Node side: the gate in workerd in front of real origin servers in other processes (PHP's
+        // php -S, a raw HTTP server, a servlet-style router), reached over HTTP as in production.
+        test: { name: "origins", include: ["test/origins/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 120_000 },
       },
     ],
   },

@@ -3,7 +3,7 @@ import type { AssertionSigner } from "./assertion/signer.ts";
 import type { GateConfig, GateEnv } from "./config.ts";
 import { isLoopbackHost } from "./edge/dev-wiring.ts";
 import { cors } from "./cors.ts";
-import { healthCheck, HEALTH_PATH } from "./health.ts";
+import { healthResponse, HEALTH_PATH } from "./health.ts";
 import { stsAuth, type StsAuthOptions, type StsAuthVariables } from "./middleware.ts";
 import { decisionFor } from "./observe/decision.ts";
 import { Misconfiguration, refuseMisconfigured } from "./observe/misconfigured.ts";
@@ -44,6 +44,16 @@ export function createGateApp(options: GateAppOptions = {}): GateWorker {
   };
 }
 
+/**
+ * The gate with every request on the Hono app's path, the one createGateApp takes only for the
+ * requests the plain path hands it. The two paths must give the same answer to every request;
+ * this lets a test hold them to it (test/integration/two-paths.test.ts).
+ */
+export function createRoutedGateApp(options: GateAppOptions = {}): GateWorker {
+  const app = createHonoGate(new GateState(options));
+  return { fetch: async (request, env, ctx) => app.fetch(request, env, ctx) };
+}
+
 /** The whole gate as a Hono app: the stsAuth middleware configured from the Worker's env, then forwarding. */
 function createHonoGate(state: GateState) {
   const app = new Hono<AppEnv>();
@@ -52,12 +62,32 @@ function createHonoGate(state: GateState) {
     return { ...state.verifierOptions(config), policy: config.policy, metrics: config.metrics };
   };
 
-  app.get(HEALTH_PATH, healthCheck(configFor));
-  app.use("*", async (c, next) => {
+  /**
+   * Whether this request would be served or refused as misconfigured: an invalid configuration,
+   * or development wiring addressed by another host. Health asks the same question, so it answers
+   * 503 in exactly the cases where requests are refused.
+   */
+  const readiness = async (c: Context<AppEnv>) => {
     const ready = await configFor(c.env);
-    if (ready instanceof Misconfiguration) return refuseMisconfigured(c, ready, c.env);
+    if (ready instanceof Misconfiguration) return ready;
     const devWiring = state.devWiringOf(ready.config);
-    if (devWiring !== undefined && !isLoopbackHost(new URL(c.req.url).hostname)) return refuseMisconfigured(c, devWiring, c.env);
+    return devWiring !== undefined && !isLoopbackHost(new URL(c.req.url).hostname) ? devWiring : ready;
+  };
+
+  // Every answer, the gate's own routes included, carries X-Request-Id and writes one decision
+  // line with the status the client got; a handler that wrote its own line makes this a no-op.
+  app.use("*", async (c, next) => {
+    const decision = decisionFor(c);
+    await next();
+    decision.answered(c);
+  });
+  app.get(HEALTH_PATH, async (c) => {
+    decisionFor(c).served("health");
+    return healthResponse(await readiness(c));
+  });
+  app.use("*", async (c, next) => {
+    const ready = await readiness(c);
+    if (ready instanceof Misconfiguration) return refuseMisconfigured(c, ready, c.env);
     c.set("config", ready.config);
     c.set("signer", ready.signer);
     await next();
@@ -66,6 +96,7 @@ function createHonoGate(state: GateState) {
   app.use("*", cors((c) => (c.get("config") as GateConfig).corsAllowedOrigins));
   // Public keys are public: no token needed, and origins' verifiers may cache them.
   app.get(JWKS_PATH, (c) => {
+    decisionFor(c).served("jwks");
     const body = c.var.signer?.jwksBody ?? `{"keys":[]}`;
     return new Response(body, { headers: { "content-type": "application/json", "cache-control": "public, max-age=300" } });
   });

@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import * as z from "zod/mini";
+import { decisionFor } from "./observe/decision.ts";
 
 /**
  * CORS for browser callers (`sts-gate/client` in a web app). The gate owns CORS: it answers
@@ -53,6 +54,7 @@ export function cors(allowed: (c: Context) => ReadonlySet<string>): MiddlewareHa
     const origin = admittedOrigin(c.req.raw.headers, allowed(c));
     if (origin !== undefined && c.req.method === "OPTIONS" && c.req.header("access-control-request-method") !== undefined) {
       // A preflight carries no credentials: answered here, it never reaches STS or the origin.
+      decisionFor(c).served("preflight");
       return new Response(null, { status: 204, headers: preflightHeaders(origin, c.req.header("access-control-request-headers")) });
     }
     await next();

@@ -62,6 +62,7 @@ export const PROBLEMS = {
   method_override: { status: 400, title: "Request asks the origin to run another method" },
   origin_unreachable: { status: 502, title: "Origin could not be reached" },
   origin_timeout: { status: 504, title: "Origin did not answer in time" },
+  origin_bad_response: { status: 502, title: "Origin answered with a status the gate does not pass on" },
   misconfigured: { status: 500, title: "The gate is misconfigured" },
   internal_error: { status: 500, title: "The gate failed unexpectedly" },
   not_found: { status: 404, title: "Not found" },

@@ -100,6 +100,7 @@ export async function forwardToOrigin(request: Request, identity: CallerIdentity
       log({ event: "forward", level: "error", message: "origin timed out", code: "origin_timeout" });
       throw new GateError("origin_timeout", `The origin did not answer within ${timeoutMs} ms.`);
     }
+    checkOriginStatus(response, request.headers);
     return response;
   } catch (error) {
     if (error instanceof GateError) throw error;
@@ -107,4 +108,19 @@ export async function forwardToOrigin(request: Request, identity: CallerIdentity
     log({ event: "forward", level: "error", message: "origin fetch failed", code: "origin_unreachable", error: errorName(error) });
     throw new GateError("origin_unreachable", "The origin could not be reached.");
   }
+}
+
+/**
+ * Rule `originStatusRange`: the origin's status must be one a response can carry to the client,
+ * 200 to 599, or a 101 for a WebSocket upgrade the client asked for. `fetch` hands back what an
+ * origin says (LinkedIn's 999, an unasked-for 101), but no Response can be built with it, so it
+ * would escape the gate as the runtime's bare 500: no problem+json, no request id, no line.
+ */
+export function checkOriginStatus(response: Response, requestHeaders: Headers): void {
+  const { status } = response;
+  if (status >= 200 && status <= 599) return;
+  if (status === 101 && response.webSocket != null && /^websocket$/i.test(requestHeaders.get("upgrade") ?? "")) return;
+  void response.body?.cancel().catch(() => undefined);
+  log({ event: "forward", level: "error", message: "origin answered a status no response can carry", code: "origin_bad_response", originStatus: status });
+  throw new GateError("origin_bad_response", `The origin answered with status ${status}, which the gate does not pass on.`);
 }

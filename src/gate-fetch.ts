@@ -19,12 +19,16 @@ import { Decision, REQUEST_ID_HEADER, requestIdFrom } from "./observe/decision.t
 import { errorResponse } from "./problem.ts";
 import { rateLimitKey } from "./verify/rate-limit-key.ts";
 
+const WELL_KNOWN = /\/\.well-known/i;
+
 /** Whether the request needs the app's routes rather than the plain path. */
 export function needsGateRoutes(method: string, url: URL, ready: ReadyConfig, state: GateState): boolean {
   if (method === "OPTIONS") return true;
   const { pathname } = url;
-  // Every spelling the app's routers or isGatePath could read as one of the gate's paths.
-  if (pathname.includes("%") || pathname.includes("//") || pathname.slice(0, 13).toLowerCase() === "/.well-known/") return true;
+  // Every spelling the app's routers or isGatePath could read as one of the gate's paths: an
+  // escape, a `;` parameter, repeated slashes, or `/.well-known` anywhere (a segment of dots
+  // before it folds away, and one with trailing dots after it still reads as the prefix).
+  if (pathname.includes("%") || pathname.includes(";") || pathname.includes("//") || WELL_KNOWN.test(pathname)) return true;
   return state.devWiringOf(ready.config) !== undefined && !isLoopbackHost(url.hostname);
 }
 

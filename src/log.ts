@@ -22,6 +22,8 @@ export interface DecisionLog {
   detail?: string;
   /** Why the policy denied, in full (rule names, patterns): for the operator, never the client. */
   reason?: string;
+  /** Answered by one of the gate's own routes, which need no token. */
+  route?: "health" | "jwks" | "preflight";
   /** The name of the policy rule that allowed. */
   rule?: string;
   /** The principal pattern in that rule that matched. */

@@ -1,10 +1,15 @@
 /**
- * Rule `headerHygiene` (ATTACKS #15–#19): which of the client's headers may reach the origin.
+ * Rule `headerHygiene` (ATTACKS #15–#19, #31): which of the client's headers may reach the origin.
  *
  * Names are compared the way the most permissive origin compares them: case-insensitively, with
  * `_` read as `-`. CGI, PHP, WSGI and Rack map both `X_Caller_Arn` and `X-Caller-Arn` to
  * `HTTP_X_CALLER_ARN`, so a spelling the gate does not recognise would overwrite or join the
  * real identity header at such an origin.
+ *
+ * Rule `headerNameCharset` goes further, as a class: PHP also turns `.` and space into `_` when
+ * it registers `$_SERVER`, so `X-Caller.Arn` reaches PHP as `HTTP_X_CALLER_ARN`. Rather than chase
+ * every character some origin maps, a name with anything but letters, digits, `-` and `_` never
+ * reaches the origin at all (Apache 2.4 drops such names too); what is left folds as above.
  */
 
 /** Every header name (folded) the gate owns or strips, each with the reason it never passes. */
@@ -45,6 +50,14 @@ export const FORWARDED_HEADER_PREFIX = "x-forwarded-";
 
 const STRIPPED = new Set(STRIPPED_HEADERS.map((h) => h.name));
 
+/** Rule `headerNameCharset`: the only characters a header name may have to reach the origin. */
+const PORTABLE_NAME = /^[A-Za-z0-9_-]+$/;
+
+/** True for a name every origin reads the same way once folded: letters, digits, `-` and `_` only. */
+export function isPortableHeaderName(name: string): boolean {
+  return PORTABLE_NAME.test(name);
+}
+
 /** How a CGI-style origin reads a header name: case-insensitive, `_` and `-` the same. */
 export function foldHeaderName(name: string): string {
   return name.toLowerCase().replaceAll("_", "-");
@@ -83,7 +96,7 @@ export function hygienicHeaders(inbound: Headers, client: ClientFacts): Headers 
   const names = [...inbound.keys()];
   const hyphenated = new Set(names.filter((name) => !name.includes("_")));
   for (const name of names) {
-    if (isStrippedHeader(name) || isAlias(name, foldHeaderName(name), hyphenated)) headers.delete(name);
+    if (!isPortableHeaderName(name) || isStrippedHeader(name) || isAlias(name, foldHeaderName(name), hyphenated)) headers.delete(name);
   }
   if (client.ip !== undefined) headers.set("X-Forwarded-For", client.ip);
   headers.set("X-Forwarded-Proto", client.url.protocol.slice(0, -1));

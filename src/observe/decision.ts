@@ -46,6 +46,8 @@ export class Decision {
   private origin: Pick<DecisionLog, "originStatus" | "originMs"> = {};
   /** Why the policy denied, in full: for the operator's log, never for the client. */
   private denialReason: string | undefined;
+  /** One of the gate's own routes that needs no token (health, the JWKS, a preflight). */
+  private ownRoute: DecisionLog["route"];
   private written = false;
   /** Where the data point goes, once known; none before (or without) a dataset. */
   sink: MetricsSink | undefined;
@@ -83,6 +85,11 @@ export class Decision {
 
   reason(reason: string): void {
     this.denialReason = reason;
+  }
+
+  /** Served by one of the gate's own routes rather than decided by the policy. */
+  served(route: NonNullable<DecisionLog["route"]>): void {
+    this.ownRoute = route;
   }
 
   allow(rule: string, pattern: string | undefined): void {
@@ -136,7 +143,8 @@ export class Decision {
       code = "internal_error";
       outcome = "error";
     } else {
-      outcome = this.allowed ? "allow" : "deny";
+      // The gate's own route failing (health's 503) is an error, not a denial of the caller.
+      outcome = this.ownRoute !== undefined && status >= 500 ? "error" : this.allowed || this.ownRoute ? "allow" : "deny";
     }
     const level = outcome === "error" ? "error" : WATCHED_TYPES.has(this.identity.type ?? "") ? "warn" : "info";
     return {
@@ -148,6 +156,7 @@ export class Decision {
       status,
       ...this.origin,
       ...this.identity,
+      route: this.ownRoute,
       rule: this.allowed?.rule,
       pattern: this.allowed?.pattern,
       totalMs: Date.now() - this.started,

@@ -13,9 +13,9 @@ import {
   ASSERTION_LIFETIME_SECONDS,
   ASSERTION_TYP,
   CALLER_PRINCIPAL_TYPES,
-  requestTarget,
   type CallerPrincipalType,
 } from "./claims.ts";
+import { isAmbiguousTarget, rawRequestTarget } from "./raw-target.ts";
 
 /** The caller the gate vouched for, from a verified assertion. */
 export interface VerifiedCaller {
@@ -141,11 +141,10 @@ export async function verifyCaller(request: VerifiableRequest, options: VerifyCa
   if (payload.htm !== request.method) {
     throw new CallerVerificationError("assertion_wrong_request", `The assertion was issued for a ${String(payload.htm)} request, not ${request.method}.`);
   }
-  let target: string;
-  try {
-    target = requestTarget(request.url);
-  } catch (cause) {
-    throw new CallerVerificationError("assertion_wrong_request", "The request URL cannot be parsed.", { cause });
+  const target = rawRequestTarget(request.url);
+  if (target === undefined) throw new CallerVerificationError("assertion_wrong_request", "The request URL cannot be parsed.");
+  if (isAmbiguousTarget(target)) {
+    throw new CallerVerificationError("assertion_wrong_request", "The request target has a dot segment or a backslash, which the gate never sends.");
   }
   if (payload.htu !== target) {
     throw new CallerVerificationError("assertion_wrong_request", "The assertion was issued for another path or query.");

@@ -38,11 +38,17 @@ export function compilePathGlob(glob: string): (path: string) => boolean {
  * The request path as path globs see it: percent-decoded, or null when an origin could take
  * it for a different path than the gate does. The URL parser has already resolved `.` and `..`
  * segments (including `%2e` forms); what is left is what origins disagree on: an encoded `/` or
- * `\` (one origin routes `/a%2Fb` as one segment, another as two), a `..;` segment (Java
- * servlet containers treat it as `..`), an escape that is still an escape after decoding (a
- * double-decoding origin), control characters and malformed escapes; and a path of more than
- * MAX_PATH_SEGMENTS segments, so that matching stays cheap. A null path matches no `paths`
- * glob; rules without `paths` do not look at the path.
+ * `\` (one origin routes `/a%2Fb` as one segment, another as two), an escape that is still an
+ * escape after decoding (a double-decoding origin), control characters and malformed escapes;
+ * and a path of more than MAX_PATH_SEGMENTS segments, so that matching stays cheap. A null path
+ * matches no `paths` glob; rules without `paths` do not look at the path.
+ *
+ * Rule `noPathParameters` (ATTACKS #32): a `;` anywhere in the decoded path makes it null too.
+ * Servlet containers (Tomcat, Jetty, Spring) drop `;…` from every segment before routing, so
+ * `/files/salaries.xlsx;.pdf` is `/files/salaries.xlsx` to them but matches `/files/*.pdf` as
+ * text; `..;` is `..` to them. Other origins (PHP, Node, Go) keep `;` as part of the name.
+ * Stripping the parameters would agree with one family and disagree with the other, so the gate
+ * takes neither reading: such a path is as ambiguous as an encoded slash.
  */
 export function policyPath(pathname: string): string | null {
   if (/%(2f|5c)/i.test(pathname)) return null;
@@ -52,12 +58,10 @@ export function policyPath(pathname: string): string | null {
   } catch {
     return null;
   }
-  if (!decoded.startsWith("/") || /[\\%\x00-\x1f\x7f]/.test(decoded)) return null;
+  if (!decoded.startsWith("/") || /[\\%;\x00-\x1f\x7f]/.test(decoded)) return null;
   if (decoded.split("/").length - 1 > MAX_PATH_SEGMENTS) return null;
   for (const segment of decoded.split("/")) {
-    const bare = segment.split(";")[0];
-    if (bare === "." || bare === "..") return null;
+    if (segment === "." || segment === "..") return null;
   }
   return decoded;
 }
-

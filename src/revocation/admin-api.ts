@@ -1,5 +1,5 @@
 import { log } from "../log.ts";
-import { GateProblem, problemResponse, refusalOf } from "../problem.ts";
+import { GateProblem } from "../problem.ts";
 import { parseRevocationRequest, type RevocationEntry } from "./entry.ts";
 import { isGatePath, REVOCATIONS_PATH } from "./paths.ts";
 import type { RevocationSnapshot } from "./snapshot.ts";
@@ -15,11 +15,18 @@ export interface AdminActor {
   accessKeyId: string;
 }
 
+/** A request under the gate's prefix that names no action: refused before authentication. */
+export interface GateRouteRefusal {
+  refusal: GateProblem;
+  /** For 405: the methods the path takes. */
+  allow?: string;
+}
+
 /**
  * Which admin action a request to the gate's own prefix is, decided before authentication: an
  * unknown path is 404 and a known path with another method 405, token or not.
  */
-export function routeGateRequest(method: string, pathname: string): AdminRoute | Response {
+export function routeGateRequest(method: string, pathname: string): AdminRoute | GateRouteRefusal {
   if (pathname === REVOCATIONS_PATH) {
     if (method === "GET") return { action: "list" };
     if (method === "POST") return { action: "revoke" };
@@ -31,55 +38,55 @@ export function routeGateRequest(method: string, pathname: string): AdminRoute |
     return methodNotAllowed("DELETE");
   }
   if (!isGatePath(pathname)) throw new Error("routeGateRequest called for a path outside the gate's prefix");
-  return problemResponse("not_found", "The gate has nothing at this path.");
+  return { refusal: new GateProblem("not_found", "The gate has nothing at this path.") };
 }
 
-function methodNotAllowed(allow: string): Response {
-  const res = problemResponse("method_not_allowed", `Allowed here: ${allow}.`);
-  res.headers.set("allow", allow);
+function methodNotAllowed(allow: string): GateRouteRefusal {
+  return { refusal: new GateProblem("method_not_allowed", `Allowed here: ${allow}.`), allow };
+}
+
+/** The answer to a refused route: its problem+json, with `Allow` for a 405. */
+export function refusedRouteResponse({ refusal, allow }: GateRouteRefusal): Response {
+  const res = refusal.getResponse();
+  if (allow !== undefined) res.headers.set("allow", allow);
   return res;
 }
 
 /** The admin API, for an admin stsAuth has already verified: POST, GET and DELETE of revocations. */
 export async function handleAdminRequest(route: AdminRoute, request: Request, actor: AdminActor, snapshot: RevocationSnapshot): Promise<Response> {
   const who = { actor: actor.arn, actorAccessKeyId: actor.accessKeyId };
-  try {
-    switch (route.action) {
-      case "revoke": {
-        const now = snapshot.clock();
-        const parsed = parseRevocationRequest(await boundedText(request), now);
-        if (!parsed.ok) return problemResponse(parsed.code, parsed.detail);
-        const entry: RevocationEntry = {
-          id: crypto.randomUUID(),
-          ...parsed.request,
-          createdAt: new Date(now).toISOString(),
-          createdBy: actor.arn,
-        };
-        await unavailableOnFailure(snapshot.store.put(entry, now));
-        snapshot.added(entry);
-        log({ event: "admin", level: "info", action: "revoke", ...who, entry });
-        return json(entry, 201, { location: `${REVOCATIONS_PATH}/${entry.id}` });
-      }
-      case "list": {
-        const revocations = await activeEntries(snapshot);
-        log({ event: "admin", level: "info", action: "list", ...who, count: revocations.length });
-        return json({ revocations }, 200);
-      }
-      case "unrevoke": {
-        const local = snapshot.localWrites().get(route.id);
-        const stored = /^[0-9a-f-]{36}$/.test(route.id) ? await unavailableOnFailure(snapshot.store.get(route.id)) : undefined;
-        const entry = stored ?? local ?? undefined;
-        if (entry === undefined || local === null) return problemResponse("revocation_not_found", "No revocation has this id.");
-        await unavailableOnFailure(snapshot.store.delete(entry.id));
-        snapshot.removed(entry.id);
-        log({ event: "admin", level: "info", action: "unrevoke", ...who, entry });
-        return new Response(null, { status: 204, headers: { "cache-control": "no-store" } });
-      }
+  // Refusals are thrown (GateProblem), so the decision line carries their code and status.
+  switch (route.action) {
+    case "revoke": {
+      const now = snapshot.clock();
+      const parsed = parseRevocationRequest(await boundedText(request), now);
+      if (!parsed.ok) throw new GateProblem(parsed.code, parsed.detail);
+      const entry: RevocationEntry = {
+        id: crypto.randomUUID(),
+        ...parsed.request,
+        createdAt: new Date(now).toISOString(),
+        createdBy: actor.arn,
+      };
+      await unavailableOnFailure(snapshot.store.put(entry, now));
+      snapshot.added(entry);
+      log({ event: "admin", level: "info", action: "revoke", ...who, entry });
+      return json(entry, 201, { location: `${REVOCATIONS_PATH}/${entry.id}` });
     }
-  } catch (error) {
-    const refusal = refusalOf(error);
-    if (refusal) return problemResponse(refusal.code, refusal.detail);
-    throw error;
+    case "list": {
+      const revocations = await activeEntries(snapshot);
+      log({ event: "admin", level: "info", action: "list", ...who, count: revocations.length });
+      return json({ revocations }, 200);
+    }
+    case "unrevoke": {
+      const local = snapshot.localWrites().get(route.id);
+      const stored = /^[0-9a-f-]{36}$/.test(route.id) ? await unavailableOnFailure(snapshot.store.get(route.id)) : undefined;
+      const entry = stored ?? local ?? undefined;
+      if (entry === undefined || local === null) throw new GateProblem("revocation_not_found", "No revocation has this id.");
+      await unavailableOnFailure(snapshot.store.delete(entry.id));
+      snapshot.removed(entry.id);
+      log({ event: "admin", level: "info", action: "unrevoke", ...who, entry });
+      return new Response(null, { status: 204, headers: { "cache-control": "no-store" } });
+    }
   }
 }
 

@@ -1,7 +1,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { stsAuth, type StsAuthOptions, type StsAuthVariables } from "../middleware.ts";
-import { problemResponse } from "../problem.ts";
-import { handleAdminRequest, routeGateRequest } from "./admin-api.ts";
+import { decisionFor } from "../observe/decision.ts";
+import { GateProblem } from "../problem.ts";
+import { handleAdminRequest, refusedRouteResponse, routeGateRequest, type GateRouteRefusal } from "./admin-api.ts";
 import { isGatePath } from "./paths.ts";
 import type { RevocationSnapshot } from "./snapshot.ts";
 
@@ -25,14 +26,20 @@ export function gateRoutes(options: GateRoutesOptions): MiddlewareHandler<{ Vari
     const path = new URL(c.req.url).pathname;
     if (!isGatePath(path)) return next();
     const route = routeGateRequest(c.req.method, path);
-    if (route instanceof Response) return route;
+    if ("refusal" in route) return refuse(c, route);
     // Rule `revocationApiOff`: without admins in the policy the feature does not exist.
     const snapshot = options.snapshot(c);
-    if (snapshot === undefined) return problemResponse("not_found", "The revocation API is off: the policy names no admins.");
-    let response: Response | undefined;
+    if (snapshot === undefined) return refuse(c, { refusal: new GateProblem("not_found", "The revocation API is off: the policy names no admins.") });
     await auth(c, async () => {
-      response = await handleAdminRequest(route, c.req.raw, c.var.caller, snapshot);
+      // On the context, so stsAuth's decision line carries the status the admin got (201, 204).
+      c.res = await handleAdminRequest(route, c.req.raw, c.var.caller, snapshot);
     });
-    return response ?? problemResponse("internal_error");
+    return c.res;
   };
+}
+
+/** A refusal under the prefix: its own decision line, before any token is read. */
+function refuse(c: Context, route: GateRouteRefusal): Response {
+  decisionFor(c).finish({ status: route.refusal.status, error: route.refusal });
+  return refusedRouteResponse(route);
 }

@@ -6,10 +6,17 @@ export const GATE_PREFIX = "/.well-known/sts-gate";
 export const REVOCATIONS_PATH = `${GATE_PREFIX}/revocations`;
 
 /**
- * Whether a request path is the gate's. Compared after percent-decoding, regardless of case and
- * with repeated slashes read as one, so that no spelling of the prefix (`/.well-known/%73ts-gate/…`,
- * `/.WELL-KNOWN/…`, `//.well-known//sts-gate/…`) slips past the gate to an origin that decodes,
- * folds case or merges slashes before routing.
+ * Whether a request path is the gate's. Compared the way the most lenient origin would route it,
+ * so that no spelling of the prefix slips past the gate to an origin that reads it as the prefix:
+ * - percent-decoded (`/.well-known/%73ts-gate/…`);
+ * - each segment cut at `;` (`/.well-known/sts-gate;x=1/…`: servlet containers drop path
+ *   parameters) and at NUL (`sts-gate%00`: C-string origins stop there);
+ * - trailing dots dropped from each segment (`sts-gate.`: Windows and IIS drop them);
+ * - Unicode compatibility-folded and lower-cased (`/.WELL-KNOWN/`, and `ſ`, U+017F, which NFKC
+ *   and some origins fold to `s`);
+ * - repeated slashes read as one (`//.well-known//sts-gate/…`).
+ * This is deliberately wider than any one origin: a false match costs a 404 at an odd path, a
+ * missed one forwards the gate's own API to the origin.
  */
 export function isGatePath(pathname: string): boolean {
   let decoded = pathname;
@@ -18,7 +25,12 @@ export function isGatePath(pathname: string): boolean {
   } catch {
     // A malformed escape: compare the raw text.
   }
-  decoded = decoded.replace(/\/{2,}/g, "/");
-  const folded = decoded.toLowerCase();
+  const folded = decoded
+    .normalize("NFKC")
+    .split("/")
+    .map((segment) => segment.split(";")[0]!.split("\0")[0]!.replace(/\.+$/, ""))
+    .join("/")
+    .toLowerCase()
+    .replace(/\/{2,}/g, "/");
   return folded === GATE_PREFIX || folded.startsWith(`${GATE_PREFIX}/`);
 }

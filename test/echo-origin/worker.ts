@@ -39,6 +39,14 @@ app.use("*", requireCaller((c) => verifierOptions(c.env)));
 
 app.all("*", async (c) => {
   const request = c.req.raw;
+  if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
+    // A WebSocket that echoes each message back with the verified caller's ARN, so a test sees
+    // that the upgrade passed the gate and that the connection is the caller's.
+    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    server.accept();
+    server.addEventListener("message", (event) => server.send(`${c.var.caller.arn}: ${String(event.data)}`));
+    return new Response(null, { status: 101, webSocket: client });
+  }
   if (new URL(request.url).pathname.endsWith("/redirect")) {
     return new Response(null, { status: 302, headers: { location: "https://elsewhere.example/next" } });
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { foldHeaderName, hygienicHeaders, isStrippedHeader, STRIPPED_HEADERS } from "../../src/edge/header-hygiene";
+import { foldHeaderName, hygienicHeaders, isPortableHeaderName, isStrippedHeader, STRIPPED_HEADERS } from "../../src/edge/header-hygiene";
 
 const client = { ip: "203.0.113.5", url: new URL("https://gate.example.com/x") };
 
@@ -64,5 +64,16 @@ describe("headerHygiene (ATTACKS #15–#19)", () => {
   it("writes no X-Forwarded-For when the runtime names no client IP", () => {
     const out = hygienicHeaders(new Headers({ "x-forwarded-for": "10.0.0.1" }), { ...client, ip: undefined });
     expect(out.has("x-forwarded-for")).toBe(false);
+  });
+
+  it.each(["!", "#", "$", "%", "&", "'", "*", "+", ".", "^", "`", "|", "~"])("headerNameCharset: a name with %s never reaches the origin", (c) => {
+    expect(isPortableHeaderName(`X-Caller${c}Arn`)).toBe(false);
+    const inbound = new Headers({ [`X-Caller${c}Arn`]: "forged", [`X-Trace${c}Id`]: "t", "x-kept_1": "k" });
+    const out = hygienicHeaders(inbound, client);
+    expect([...out.keys()].filter((n) => n.startsWith("x-") && !n.startsWith("x-forwarded-"))).toEqual(["x-kept_1"]);
+  });
+
+  it("headerNameCharset: letters, digits, '-' and '_' are portable", () => {
+    for (const name of ["content-type", "X_Trace_2", "a1", "X-Custom-Header"]) expect(isPortableHeaderName(name), name).toBe(true);
   });
 });

@@ -196,11 +196,14 @@ describe("GET /.well-known/jwks.json", () => {
     expect(post.status).toBe(401);
   });
 
-  it("is answered before authentication: a junk Authorization header is ignored and no decision is logged", async () => {
+  it("is answered before authentication: a junk Authorization header is ignored, and its line names the route, not a caller", async () => {
     const log = vi.spyOn(console, "log").mockImplementation(() => {});
     const res = await exports.default.fetch("https://localhost/.well-known/jwks.json", { headers: { authorization: "Bearer junk" } });
     expect(res.status).toBe(200);
-    expect(log.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('"decision"'))).toEqual([]);
+    const lines = log.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('"decision"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toEqual([expect.objectContaining({ outcome: "allow", route: "jwks", status: 200, requestId: res.headers.get("x-request-id") })]);
+    expect(lines[0]).not.toHaveProperty("code");
+    expect(lines[0]).not.toHaveProperty("accessKeyId");
   });
 
   it("the keys it publishes verify what the gate signs (static key set built from it)", async () => {

@@ -8,22 +8,10 @@ import { stsAuth, type StsAuthVariables } from "../../src/middleware";
 import { GateProblem } from "../../src/problem";
 import { GATE_VERSION } from "../../src/version";
 import { stsCallsFor } from "../support/emulator";
+import { linesDuring } from "../support/gate";
 import { bearer, identity, mintToken, TEST_AUDIENCE } from "../support/tokens";
 
 type Line = Record<string, unknown>;
-
-/** Every JSON line the gate writes while `run` runs. */
-async function linesDuring<T>(run: () => Promise<T>): Promise<{ result: T; lines: Line[]; decisions: Line[] }> {
-  const raw: string[] = [];
-  const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => void raw.push(String(line)));
-  try {
-    const result = await run();
-    const lines = raw.map((l) => JSON.parse(l) as Line);
-    return { result, lines, decisions: lines.filter((l) => l.event === "decision") };
-  } finally {
-    spy.mockRestore();
-  }
-}
 
 /** The Worker itself, with its own env (wrangler.toml [env.test]). */
 function worker(path: string, init: RequestInit = {}): Promise<Response> {
@@ -217,7 +205,9 @@ describe("GET /.well-known/sts-gate/health", () => {
     expect(JSON.stringify(body)).not.toContain(JSON.parse(env.ASSERTION_PRIVATE_JWK).d);
     expect(sts.calls).toEqual([]);
     expect(origin.calls).toEqual([]);
-    expect(decisions).toEqual([]);
+    // One line, as for every answer: the gate's own route, with the status and request id the client got.
+    expect(decisions).toEqual([expect.objectContaining({ outcome: "allow", route: "health", status: 200, requestId: res.headers.get("x-request-id") })]);
+    expect(decisions[0]).not.toHaveProperty("arn");
   });
 
   it("says which optional bindings are absent, and that there is no assertion key", async () => {

@@ -88,6 +88,24 @@ describe("verifyCaller with a static key set", () => {
     await expect(verifyCaller(req, options())).resolves.toMatchObject({ jti: "j-1" });
   });
 
+  it.each([
+    ["a dot segment (Express routes it to /base/admin)", "/base/admin/../x?y=1"],
+    ["an escaped dot segment", "/base/admin/%2e%2e/x?y=1"],
+    ["a '.' segment", "/base/./x?y=1"],
+    ["a backslash", "/base\\x?y=1"],
+  ])("refuses an assertion replayed at a raw target with %s, though it normalises to htu (ATTACKS #33)", async (_why, url) => {
+    const jwt = await handMade();
+    const req = { method: "GET", url, headers: { get: (n: string) => (n.toLowerCase() === "x-caller-assertion" ? jwt : null) } };
+    expect(new URL(url, "http://o.example").pathname + "?y=1").toBe("/base/x?y=1");
+    expect(await codeOf(verifyCaller(req, options()))).toBe("assertion_wrong_request");
+  });
+
+  it("compares the raw target byte for byte: an escape the gate did not send is another target", async () => {
+    const jwt = await handMade();
+    const req = { method: "GET", url: "/base/%78?y=1", headers: { get: (n: string) => (n.toLowerCase() === "x-caller-assertion" ? jwt : null) } };
+    expect(await codeOf(verifyCaller(req, options()))).toBe("assertion_wrong_request");
+  });
+
   it("works as a bound verifier (createCallerVerifier)", async () => {
     const verify = createCallerVerifier(options());
     await expect(verify(request(await handMade()))).resolves.toMatchObject({ principalType: "assumed-role" });

@@ -95,7 +95,6 @@ describe("policyPath", () => {
     ["/a/b", "/a/b"],
     ["/caf%C3%A9", "/café"],
     ["/a%20b", "/a b"],
-    ["/a;b", "/a;b"],
     ["/", "/"],
   ])("decodes %s to %s", (pathname, decoded) => {
     expect(policyPath(pathname)).toBe(decoded);
@@ -115,6 +114,12 @@ describe("policyPath", () => {
     ["an encoded newline", "/deploy/a%0A"],
     ["a malformed escape", "/deploy/%ZZ"],
     ["a truncated UTF-8 sequence", "/deploy/%E0%A4"],
+    // Rule noPathParameters (ATTACKS #32): servlet containers drop ';…' from every segment.
+    ["a ';' parameter hiding the real extension", "/files/salaries.xlsx;.pdf"],
+    ["a ';' parameter with a value", "/files/salaries.xlsx;x=1.pdf"],
+    ["an escaped ';'", "/files/salaries.xlsx%3B.pdf"],
+    ["a ';' on a directory segment", "/files;/report.pdf"],
+    ["a trailing ';'", "/files/report.pdf;"],
   ])("refuses a path with %s: no paths glob may match it", (_why, pathname) => {
     expect(policyPath(pathname)).toBeNull();
   });

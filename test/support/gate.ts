@@ -1,0 +1,45 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { vi } from "vitest";
+import type { GateWorker } from "../../src/app";
+
+/** The test gate's env (wrangler.toml [env.test]) with STS and the echo origin counted, not replaced. */
+export function countedEnv(overrides: Record<string, unknown> = {}) {
+  const calls = { sts: 0, origin: 0 };
+  const testEnv = {
+    ...env,
+    STS: { fetch: (input: RequestInfo, init?: RequestInit) => (calls.sts++, env.STS.fetch(input, init)) },
+    ORIGIN: { fetch: (input: RequestInfo, init?: RequestInit) => (calls.origin++, env.ORIGIN.fetch(input, init)) },
+    ...overrides,
+  };
+  return { env: testEnv, calls };
+}
+
+/** One request through a gate, with a real execution context whose waitUntil work is awaited. */
+export async function through(gate: GateWorker, testEnv: object, url: string, init: RequestInit = {}): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await gate.fetch(new Request(url, init), testEnv, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+export type LogLine = Record<string, unknown>;
+
+/** Runs `run` and returns what it logged, parsed, and its decision lines. */
+export async function linesDuring<T>(run: () => Promise<T>): Promise<{ result: T; lines: LogLine[]; decisions: LogLine[] }> {
+  const raw: string[] = [];
+  const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => void raw.push(String(line)));
+  try {
+    const result = await run();
+    const lines = raw.map((l) => JSON.parse(l) as LogLine);
+    return { result, lines, decisions: lines.filter((l) => l.event === "decision") };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+/** A problem+json answer's code, or undefined for any other answer. */
+export async function problemCode(res: Response): Promise<string | undefined> {
+  if (res.headers.get("content-type") !== "application/problem+json") return undefined;
+  return ((await res.clone().json()) as { code: string }).code;
+}

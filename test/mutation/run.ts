@@ -5,7 +5,7 @@
  * to run it.
  *
  * A kill is an assertion that failed (an `expect`, `assert` or `.rejects`/`.resolves` mismatch)
- * in one of the mutant's own test files, read from vitest's JSON report. Anything else that
+ * in one of the mutant's own test files, read from the JSON that reporter.ts writes. Anything else that
  * makes vitest exit non-zero (a time-out, a crash, an import or setup error, no test file found,
  * a failure outside the listed files) is an error, not a kill, and fails the run: it says the
  * run could not tell whether the rule is guarded.
@@ -15,6 +15,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, sta
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { MUTANTS, type Mutant } from "./mutants";
+import type { ErrorSummary, MutationReport } from "./reporter";
 
 const root = resolve(import.meta.dirname, "../..");
 const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
@@ -86,12 +87,8 @@ symlinkSync(join(root, "node_modules"), join(work, "node_modules"));
  */
 const RUN_TIMEOUT_MS = 6 * 60_000;
 
-interface Report {
-  testResults: Array<{ name: string; status: string; message: string; assertionResults: Array<{ fullName: string; status: string; failureMessages: string[] }> }>;
-}
-
-/** A failure message that an assertion raised: chai's AssertionError (expect, assert, expect.fail). */
-const isAssertionFailure = (message: string) => /^AssertionError\b/.test(message.trimStart());
+/** A failure an assertion raised: chai's AssertionError (expect, assert, expect.fail, .rejects, .resolves). */
+const isAssertionFailure = (error: ErrorSummary) => error.name === "AssertionError";
 
 type Outcome =
   | { kind: "passed" }
@@ -101,14 +98,15 @@ type Outcome =
 let runs = 0;
 function runTests(files: readonly string[], bail: boolean): Promise<Outcome> {
   const reportFile = join(work, `.mutation-report-${++runs}.json`);
-  const args = ["run", "--project", "workers", "--reporter=json", `--outputFile=${reportFile}`, ...(bail ? ["--bail=1"] : []), ...files];
+  // The default reporter's last lines are kept for an error message; ours writes the JSON.
+  const args = ["run", "--project", "workers", "--reporter=default", "--reporter=./test/mutation/reporter.ts", ...(bail ? ["--bail=1"] : []), ...files];
   return new Promise((done) => {
     let output = "";
     const child = spawn(join(work, "node_modules/.bin/vitest"), args, {
       cwd: work,
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
-      env: { ...process.env, CI: "true", STS_GATE_SKIP_CLI_SETUP: "1" },
+      env: { ...process.env, CI: "true", STS_GATE_SKIP_CLI_SETUP: "1", STS_GATE_MUTATION_REPORT: reportFile },
     });
     const keep = (chunk: Buffer) => {
       output = (output + chunk.toString()).slice(-4000);
@@ -122,32 +120,33 @@ function runTests(files: readonly string[], bail: boolean): Promise<Outcome> {
     }, RUN_TIMEOUT_MS);
     child.on("exit", (code) => {
       clearTimeout(timer);
-      const tail = output.trim().split("\n").slice(-3).join(" | ");
+      const tail = output.replace(/\x1b\[[0-9;]*m/g, "").trim().split("\n").slice(-3).join(" | ");
       if (timedOut) return done({ kind: "error", why: `timed out after ${RUN_TIMEOUT_MS / 1000} s` });
       if (!existsSync(reportFile)) return done({ kind: "error", why: `vitest exited ${code} without a report: ${tail}` });
-      const report = JSON.parse(readFileSync(reportFile, "utf8")) as Report;
+      const report = JSON.parse(readFileSync(reportFile, "utf8")) as MutationReport;
       rmSync(reportFile);
       const listed = new Set(files.map((f) => join(work, f)));
-      for (const file of report.testResults) {
-        if (!listed.has(file.name)) continue;
-        for (const test of file.assertionResults) {
-          if (test.status !== "failed") continue;
-          const message = test.failureMessages.find(isAssertionFailure);
-          if (message !== undefined) {
-            return done({ kind: "killed", by: `${relative(work, file.name)} > ${test.fullName}: ${message.split("\n")[0]!.slice(0, 160)}` });
-          }
+      for (const file of report.files) {
+        if (!listed.has(file.file)) continue;
+        for (const test of file.tests) {
+          if (test.state !== "failed") continue;
+          const failure = test.errors.find(isAssertionFailure);
+          if (failure !== undefined) return done({ kind: "killed", by: `${relative(work, file.file)} > ${test.name}: ${failure.message.slice(0, 160)}` });
         }
       }
       if (code === 0) {
-        const ran = report.testResults.map((f) => relative(work, f.name));
-        const missing = files.filter((f) => !ran.includes(f));
+        const ran = new Set(report.files.map((f) => relative(work, f.file)));
+        const missing = files.filter((f) => !ran.has(f));
         if (missing.length > 0) return done({ kind: "error", why: `vitest ran none of ${missing.join(", ")}` });
         return done({ kind: "passed" });
       }
-      const failures = report.testResults.flatMap((f) => [
-        ...(f.message ? [`${relative(work, f.name)}: ${f.message}`] : []),
-        ...f.assertionResults.filter((t) => t.status === "failed").map((t) => `${relative(work, f.name)} > ${t.fullName}: ${(t.failureMessages[0] ?? "").split("\n")[0]}`),
-      ]);
+      const failures = [
+        ...report.unhandledErrors.map((e) => `unhandled ${e.name}: ${e.message}`),
+        ...report.files.flatMap((f) => [
+          ...f.errors.map((e) => `${relative(work, f.file)}: ${e.name}: ${e.message}`),
+          ...f.tests.filter((t) => t.state === "failed").map((t) => `${relative(work, f.file)} > ${t.name}: ${t.errors.map((e) => `${e.name}: ${e.message}`).join("; ")}`),
+        ]),
+      ];
       done({ kind: "error", why: `vitest exited ${code} with no assertion failure: ${(failures[0] ?? tail).slice(0, 300)}` });
     });
   });

@@ -41,6 +41,8 @@ export interface EmulatorOptions {
   now?: () => number;
   /** Delay of the `slow` fault; default 10 000 ms. */
   slowMs?: number;
+  /** How the `slow` and `trickle` faults wait; default a timer. Tests pass a recording one. */
+  sleep?: (ms: number) => Promise<void>;
   /** Called once for every request that got far enough to carry an X-Amz-Signature. */
   onCall?: (call: EmulatorCall) => void;
 }
@@ -65,6 +67,7 @@ export function createStsEmulator(options: EmulatorOptions): { fetch(request: Re
   const byKey = new Map(options.identities.map((identity) => [identity.accessKeyId, identity]));
   const now = options.now ?? Date.now;
   const slowMs = options.slowMs ?? 10_000;
+  const sleep = options.sleep ?? timer;
 
   return {
     async fetch(request: Request): Promise<Response> {
@@ -76,7 +79,7 @@ export function createStsEmulator(options: EmulatorOptions): { fetch(request: Re
       try {
         const identity = await verify(request, byKey, now(), seen);
         outcome = identity.fault ? `fault:${identity.fault}` : "ok";
-        response = await answer(identity, json, requestId, slowMs);
+        response = await answer(identity, json, requestId, slowMs, sleep);
       } catch (error) {
         if (!(error instanceof StsError)) throw error;
         outcome = error.code;
@@ -365,7 +368,7 @@ function errorResponse(error: StsError, json: boolean, requestId: string): Respo
   return respond(error.status, body, XML_TYPE, requestId);
 }
 
-async function answer(identity: EmulatorIdentity, json: boolean, requestId: string, slowMs: number): Promise<Response> {
+async function answer(identity: EmulatorIdentity, json: boolean, requestId: string, slowMs: number, sleep: (ms: number) => Promise<void>): Promise<Response> {
   const result = { Account: accountOf(identity.arn), Arn: identity.arn, UserId: identity.userId };
   const ok = () =>
     json ? respond(200, successJson(result, requestId), JSON_TYPE, requestId) : respond(200, successXml(identity, requestId), XML_TYPE, requestId);
@@ -400,11 +403,11 @@ async function answer(identity: EmulatorIdentity, json: boolean, requestId: stri
       await sleep(slowMs);
       return ok();
     case "trickle":
-      return respond(200, trickleBody(), JSON_TYPE, requestId);
+      return respond(200, trickleBody(sleep), JSON_TYPE, requestId);
   }
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const timer = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A syntactically valid success document padded to exactly HUGE_BODY_BYTES, produced chunk by chunk. */
 function hugeBody(result: { Account: string; Arn: string; UserId: string }): ReadableStream<Uint8Array> {
@@ -432,7 +435,7 @@ function hugeBody(result: { Account: string; Arn: string; UserId: string }): Rea
 }
 
 /** One byte every TRICKLE_INTERVAL_MS, forever; pull-driven so it costs nothing once the reader stops. */
-function trickleBody(): ReadableStream<Uint8Array> {
+function trickleBody(sleep: (ms: number) => Promise<void>): ReadableStream<Uint8Array> {
   const prefix = encoder.encode(`{"GetCallerIdentityResponse":`);
   let sent = 0;
   let cancelled = false;

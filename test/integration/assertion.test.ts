@@ -53,7 +53,17 @@ async function refusal(promise: Promise<unknown>): Promise<CallerVerificationErr
 
 describe("the gate signs every forwarded request; the echo origin verifies it", () => {
   it("forwards an assertion the origin accepts, naming the caller and the request at the origin", async () => {
-    const res = await gateToEcho("deployer", "/items/42?view=full&x=%2F", { method: "POST", body: "b" });
+    const token = await mintToken("deployer");
+    // The gate's clock, injected: iat is read from it, exactly, rather than compared with a real
+    // clock within a tolerance. (Only Date is faked; timers run as usual.)
+    const at = Math.floor(Date.now() / 1000) * 1000 + 400;
+    vi.useFakeTimers({ toFake: ["Date"], now: at });
+    let res: Response;
+    try {
+      res = await exports.default.fetch("https://localhost/items/42?view=full&x=%2F", { method: "POST", body: "b", headers: bearer(token) });
+    } finally {
+      vi.useRealTimers();
+    }
     expect(res.status).toBe(200);
     const echo = (await res.json()) as Echo;
     expect(echo.url).toBe("http://echo-origin.local/base/items/42?view=full&x=%2F");
@@ -80,7 +90,7 @@ describe("the gate signs every forwarded request; the echo origin verifies it", 
       htu: "/base/items/42?view=full&x=%2F",
     });
     expect(claims.exp! - claims.iat!).toBe(60);
-    expect(Math.abs(claims.iat! - Date.now() / 1000)).toBeLessThan(5);
+    expect(claims.iat).toBe(Math.floor(at / 1000));
     expect(claims.jti).toMatch(/^[0-9a-f-]{36}$/);
     expect(echo.caller.jti).toBe(claims.jti);
   });

@@ -1,6 +1,8 @@
 import { env, exports } from "cloudflare:workers";
 import { AwsV4Signer } from "aws4fetch";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { exchangeWithSts } from "../../src/sts/exchange";
+import { validateToken } from "../../src/token/validate";
 import { stsCallsFor } from "../support/emulator";
 import { amzDate, bearer, encodeToken, identity, mintToken, TEST_AUDIENCE } from "../support/tokens";
 
@@ -54,12 +56,39 @@ describe("STS failing: fail closed, never forward, never cache", () => {
   });
 
   it.each([["fault-slow"], ["fault-trickle"]])("%s → 503 sts_timeout after STS_TIMEOUT_MS", async (name) => {
-    const started = Date.now();
     const { res, body } = await send(await mintToken(name));
     expect(res.status).toBe(503);
     expect(body.code).toBe("sts_timeout");
-    // The test env sets STS_TIMEOUT_MS=1000; the emulator's slow fault waits 10 s.
-    expect(Date.now() - started).toBeLessThan(8000);
+    // The test env sets STS_TIMEOUT_MS=1000; the emulator's slow fault waits 10 s, so only the
+    // gate's own deadline can have ended the wait, and the detail names the one configured.
+    expect(body.detail).toBe("STS did not answer within 1000 ms.");
+  });
+});
+
+describe("the STS deadline, on an injected clock (ATTACKS #14)", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("ends a hanging exchange at timeoutMs, not before, and aborts the request", async () => {
+    const token = validateToken(await mintToken("alice"), Date.now());
+    vi.useFakeTimers();
+    let sent: Request | undefined;
+    const hanging = (request: Request) => {
+      sent = request;
+      return new Promise<Response>(() => {});
+    };
+    let outcome: unknown;
+    exchangeWithSts(token, { audience: TEST_AUDIENCE, timeoutMs: 1000, fetch: hanging }).then(
+      (answer) => (outcome = answer),
+      (error: unknown) => (outcome = error),
+    );
+    await vi.advanceTimersByTimeAsync(999);
+    expect(outcome).toBeUndefined();
+    expect(sent?.signal.aborted).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(outcome).toMatchObject({ code: "sts_timeout" });
+    expect(sent?.signal.aborted).toBe(true);
   });
 });
 

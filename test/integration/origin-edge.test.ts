@@ -278,11 +278,11 @@ describe("denials do not map the policy (ATTACKS #25)", () => {
   };
 
   it.each([
-    ["reader", "GET", "/hidden/x", "a deny pattern"],
-    ["deployer", "GET", "/hidden/x", "a pin"],
-    ["alice", "GET", "/hidden/x", "no rule"],
-    ["other-account-deployer", "GET", "/hidden/x", "accounts"],
-  ])("%s %s %s (%s): the body names the caller, the request and the code; the log keeps the reason", async (who, method, path) => {
+    ["reader", "GET", "/hidden/x", "a deny pattern", /^denied by deny pattern arn:aws:iam::111122223333:role\/reader$/],
+    ["deployer", "GET", "/hidden/x", "a pin", /^UserId does not carry the pinned unique ID for arn:aws:iam::111122223333:role\/deployer$/],
+    ["alice", "GET", "/hidden/x", "no rule", /^no rule matches GET \/hidden\/x for arn:aws:iam::111122223333:user\/alice/],
+    ["other-account-deployer", "GET", "/hidden/x", "accounts", /^account \d{12} is not in accounts$/],
+  ])("%s %s %s (%s): the body names the caller, the request and the code; the log keeps the reason", async (who, method, path, _why, reason) => {
     const lines: string[] = [];
     vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
     const ctx = createExecutionContext();
@@ -298,7 +298,8 @@ describe("denials do not map the policy (ATTACKS #25)", () => {
       expect(body, secret).not.toContain(secret);
     }
     const decision = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.event === "decision")!;
-    expect(String(decision.reason)).not.toBe("");
+    // The reason itself, not its string form: String(undefined) would be "undefined".
+    expect(decision.reason).toEqual(expect.stringMatching(reason));
   });
 });
 

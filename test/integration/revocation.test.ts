@@ -323,7 +323,6 @@ describe("revocation: the admin API", () => {
     expect(res.headers.get("allow")).toBe("GET, POST");
   });
 
-  const future = () => new Date(Date.now() + 3_600_000).toISOString();
   it.each([
     ["not JSON", "{accessKeyId:", "body_not_json"],
     ["not an object", "[1]", "body_invalid"],
@@ -347,7 +346,6 @@ describe("revocation: the admin API", () => {
     expect(res.status).toBe(400);
     expect(await codeOf(res)).toBe(code);
     expect((await env.IDENTITY_CACHE.list({ prefix: REVOCATION_PREFIX })).keys).toHaveLength(0);
-    expect(future()).toMatch(/Z$/);
   });
 
   it("accepts any future expiresAt, however near (KV's 60 s minimum TTL is the store's concern)", async () => {

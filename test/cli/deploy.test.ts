@@ -116,6 +116,14 @@ describe("sts-gate probe (the command; its checks run against the emulator in te
     expect(r.code).toBe(code);
     expect(r.stdout).toBe("");
     expect(lines(r.stderr)).toEqual([expect.stringMatching(line)]);
+    // Every connection the run tried was recorded (test/cli/network-watch.mjs): none.
+    expect(r.connections).toEqual([]);
+  });
+
+  it("the network watch sees a connection: a probe that gets as far as STS tries the token's host", () => {
+    const r = ran("probe-reaches-sts");
+    expect(r.code).not.toBe(0);
+    expect(r.connections).toContain("sts.eu-west-1.amazonaws.com");
   });
 });
 

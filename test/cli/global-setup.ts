@@ -6,10 +6,11 @@
  * the gate and the STS emulator.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import process from "node:process";
+import { pathToFileURL } from "node:url";
 import type { TestProject } from "vitest/node";
 import identities from "../emulator/identities.json";
 import type { CliRun, CliRuns } from "./runs";
@@ -46,6 +47,8 @@ interface Case {
   script?: string;
   /** Execute the built bin itself, as a shell does (so it must be executable), not through node. */
   direct?: boolean;
+  /** Record (and refuse) every outgoing connection: network-watch.mjs, preloaded. */
+  watchNetwork?: boolean;
 }
 
 const token = (...more: string[]) => ["token", "--audience", AUDIENCE, ...more];
@@ -95,9 +98,11 @@ const CASES: Record<string, Case> = {
   "doctor-source": { args: ["doctor", "--config", "test/fixtures/deploy/sound.toml"], source: true },
   // sts-gate probe: what can be checked without the network (tests reach STS through runProbe).
   "probe-help": { args: ["probe", "--help"] },
-  "probe-missing-audience": { args: ["probe"], env: envCreds("alice"), noFiles: true },
-  "probe-no-credentials": { args: ["probe", "--audience", AUDIENCE], noFiles: true },
-  "probe-bad-config": { args: ["probe", "--config", "test/fixtures/deploy/sound.toml", "--env", "prod"], env: envCreds("alice"), noFiles: true },
+  "probe-missing-audience": { args: ["probe"], env: envCreds("alice"), noFiles: true, watchNetwork: true },
+  "probe-no-credentials": { args: ["probe", "--audience", AUDIENCE], noFiles: true, watchNetwork: true },
+  "probe-bad-config": { args: ["probe", "--config", "test/fixtures/deploy/sound.toml", "--env", "prod"], env: envCreds("alice"), noFiles: true, watchNetwork: true },
+  // The watch's control: a probe that gets as far as STS (the watch refuses the connection).
+  "probe-reaches-sts": { args: ["probe", "--audience", AUDIENCE, "--region", "eu-west-1"], env: envCreds("alice"), noFiles: true, watchNetwork: true },
   // npm run policy -- check on a wrangler.toml.
   "policy-toml": { args: ["check", "test/fixtures/deploy/sound.toml"], script: "src/cli/policy.ts" },
   "policy-toml-env": { args: ["check", "test/fixtures/deploy/sound.toml", "--env", "staging"], script: "src/cli/policy.ts" },
@@ -178,9 +183,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
         AWS_SHARED_CREDENTIALS_FILE: join(dir, c.noFiles ? "missing-credentials" : "credentials"),
         ...c.env,
       };
+      const networkLog = join(dir, `network-${name}.log`);
+      if (c.watchNetwork) {
+        await writeFile(networkLog, "");
+        env.STS_GATE_NETWORK_LOG = networkLog;
+        env.NODE_OPTIONS = `--import=${pathToFileURL(join(ROOT, "test/cli/network-watch.mjs")).href}`;
+      }
       const source = c.script ?? (c.source ? "src/cli/sts-gate.ts" : undefined);
       const result = source !== undefined ? await run(TSX, [join(ROOT, source), ...c.args], env) : await run(BIN, c.args, env, c.direct);
-      runs[name] = { args: c.args, ...result };
+      const connections = c.watchNetwork ? (await readFile(networkLog, "utf8")).split("\n").filter((l) => l !== "") : undefined;
+      runs[name] = { args: c.args, ...result, ...(connections ? { connections } : {}) };
     }),
   );
   project.provide("cliRuns", runs);

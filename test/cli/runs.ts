@@ -4,6 +4,8 @@ export interface CliRun {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** For runs made with `watchNetwork`: each host the run tried to connect to (none was reached). */
+  connections?: string[];
 }
 
 export type CliRuns = Record<string, CliRun>;

@@ -23,6 +23,11 @@ function gateWith(patch: Record<string, unknown>) {
   return { env: { ...env, ORIGIN: origin.fetcher, ...patch }, origin };
 }
 
+/** The caller an origin must accept for this assertion: alice, and this very assertion (its jti). */
+function acceptedAsAlice(assertion: string) {
+  return { principal: "arn:aws:iam::111122223333:user/alice", principalType: "user", account: "111122223333", jti: decodeAssertion(assertion).claims.jti };
+}
+
 async function assertionFrom(gate: ReturnType<typeof gateWith>, path = "/r") {
   const res = await callAs("alice", gate.env, path);
   expect(res.status).toBe(200);
@@ -48,8 +53,8 @@ describe("both key types", () => {
   it("takes the private JWK as a wrangler.toml table (an object) as well as JSON text", async () => {
     const key = await generateAssertionKey("ES256");
     const gate = gateWith({ ASSERTION_PRIVATE_JWK: key.privateJwk });
-    const { request } = await assertionFrom(gate);
-    await expect(verifyCaller(request, verifierOptions(await gateJwks(gate.env)))).resolves.toBeTruthy();
+    const { request, assertion } = await assertionFrom(gate);
+    await expect(verifyCaller(request, verifierOptions(await gateJwks(gate.env)))).resolves.toMatchObject(acceptedAsAlice(assertion));
   });
 
   it("derives kid as the RFC 7638 thumbprint when the JWK has none", async () => {
@@ -80,14 +85,14 @@ describe("rotation", () => {
     expect(decodeAssertion(signedByB.assertion).header.kid).toBe(b.kid);
     expect((await gateJwks(during.env)).keys.map((k) => k.kid)).toEqual([b.kid, a.kid]);
     const duringKeys = remoteGateJwks(during.env);
-    await expect(verifyCaller(signedByA.request, verifierOptions(duringKeys))).resolves.toMatchObject({ account: "111122223333" });
-    await expect(verifyCaller(signedByB.request, verifierOptions(duringKeys))).resolves.toMatchObject({ account: "111122223333" });
+    await expect(verifyCaller(signedByA.request, verifierOptions(duringKeys))).resolves.toMatchObject(acceptedAsAlice(signedByA.assertion));
+    await expect(verifyCaller(signedByB.request, verifierOptions(duringKeys))).resolves.toMatchObject(acceptedAsAlice(signedByB.assertion));
 
     // After: A is no longer published.
     const after = gateWith({ ASSERTION_PRIVATE_JWK: JSON.stringify(b.privateJwk) });
     const afterKeys = remoteGateJwks(after.env);
     expect(await codeOf(verifyCaller(signedByA.request, verifierOptions(afterKeys)))).toBe("assertion_key_unknown");
-    await expect(verifyCaller(signedByB.request, verifierOptions(afterKeys))).resolves.toBeTruthy();
+    await expect(verifyCaller(signedByB.request, verifierOptions(afterKeys))).resolves.toMatchObject(acceptedAsAlice(signedByB.assertion));
   });
 
   it("one origin's remote key set follows the rotation: it refetches on an unknown kid", async () => {
@@ -104,11 +109,11 @@ describe("rotation", () => {
     });
     const options = verifierOptions(keys);
     const first = await assertionFrom(before);
-    await expect(verifyCaller(first.request, options)).resolves.toBeTruthy();
+    await expect(verifyCaller(first.request, options)).resolves.toMatchObject(acceptedAsAlice(first.assertion));
     deployed = during.env; // the gate is redeployed with B
     const second = await assertionFrom(during);
-    await expect(verifyCaller(second.request, options)).resolves.toBeTruthy();
-    await expect(verifyCaller(first.request, options)).resolves.toBeTruthy();
+    await expect(verifyCaller(second.request, options)).resolves.toMatchObject(acceptedAsAlice(second.assertion));
+    await expect(verifyCaller(first.request, options)).resolves.toMatchObject(acceptedAsAlice(first.assertion));
   });
 
   it("publishes the current key once when the previous key is the same key (first rotation step)", async () => {
@@ -171,7 +176,7 @@ describe("the gate strips an inbound X-Caller-Assertion", () => {
     expect(own).not.toBe(stolen);
     expect(own).not.toContain(",");
     expect(decodeAssertion(own).claims.htu).toBe("/base/other");
-    await expect(verifyCaller(received, verifierOptions(await gateJwks(env)))).resolves.toBeTruthy();
+    await expect(verifyCaller(received, verifierOptions(await gateJwks(env)))).resolves.toMatchObject(acceptedAsAlice(own));
   });
 });
 

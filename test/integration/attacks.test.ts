@@ -235,11 +235,16 @@ describe("#13 identity confusion through UserId", () => {
 });
 
 describe("#14 resource exhaustion", () => {
-  it("refuses a token over 4 KiB before decoding it", async () => {
+  /** The gate in front of an emulator that counts every request reaching it, whatever it carries. */
+  async function throughCountingSts(token: string) {
+    const sts = emulatorAt(Date.now());
+    const res = await createGateApp().fetch(new Request("https://localhost/", { headers: bearer(token) }), { ...env, STS: sts.binding }, noCtx());
+    return { status: res.status, code: ((await res.json()) as Problem).code, stsRequests: sts.requests.length };
+  }
+
+  it("refuses a token over 4 KiB before decoding it, and sends nothing to STS", async () => {
     const token = `k8s-aws-v1.${"A".repeat(4096)}`;
-    const res = await exports.default.fetch("https://localhost/", { headers: bearer(token) });
-    expect(res.status).toBe(401);
-    expect(((await res.json()) as Problem).code).toBe("token_too_large");
+    expect(await throughCountingSts(token)).toEqual({ status: 401, code: "token_too_large", stsRequests: 0 });
   });
 
   it.each([
@@ -248,10 +253,15 @@ describe("#14 resource exhaustion", () => {
     ["standard base64", "k8s-aws-v1.aHR0cHM6Ly9zdHMuYW1hem9uYXdzLmNvbS8/QWN0aW9u+/", "token_encoding"],
     ["not UTF-8", "k8s-aws-v1._-8", "token_not_utf8"],
     ["not a URL", "k8s-aws-v1.aGVsbG8", "token_url_scheme"],
-  ])("refuses junk locally: %s", async (_name, token, code) => {
-    const res = await exports.default.fetch("https://localhost/", { headers: bearer(token) });
-    expect(res.status).toBe(401);
-    expect(((await res.json()) as Problem).code).toBe(code);
+  ])("refuses junk locally: %s, and nothing reaches STS", async (_name, token, code) => {
+    expect(await throughCountingSts(token)).toEqual({ status: 401, code, stsRequests: 0 });
+  });
+
+  it("counts what reaches STS: a valid token through the same harness is one request", async () => {
+    const sts = emulatorAt(Date.now());
+    const res = await createGateApp().fetch(new Request("https://localhost/", { headers: bearer(await mintToken("alice")) }), { ...env, STS: sts.binding }, noCtx());
+    expect(res.status).toBe(200);
+    expect(sts.requests).toHaveLength(1);
   });
 });
 

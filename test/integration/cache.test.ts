@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { createGateApp } from "../../src/app";
 import { IdentityCache } from "../../src/verify/isolate-cache";
+import { KV_TIMEOUT_MS } from "../../src/verify/kv-store";
 import { emulatorAt, stsCallsFor } from "../support/emulator";
 import { bearer, mintToken, decodeToken } from "../support/tokens";
 
@@ -106,15 +107,32 @@ describe("identity cache", () => {
   });
 
   it("treats a hanging KV as a miss after its timeout", async () => {
+    let reads = 0;
+    let read!: () => void;
+    const reading = new Promise<void>((resolve) => (read = resolve));
     const hanging = {
-      get: () => new Promise(() => {}),
+      get: () => (reads++, read(), new Promise(() => {})),
       put: () => new Promise(() => {}),
     } as unknown as KVNamespace;
     const token = await mintToken("alice");
     const app = createGateApp();
-    const ctx = createExecutionContext();
-    const res = await app.fetch(new Request("https://localhost/c", { headers: bearer(token) }), { ...env, IDENTITY_CACHE: hanging }, ctx);
-    expect(res.status).toBe(200);
+    // The gate's timers on an injected clock: the KV deadline is read exactly, not raced.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      let res: Response | undefined;
+      const answered = app.fetch(new Request("https://localhost/c", { headers: bearer(token) }), { ...env, IDENTITY_CACHE: hanging }, createExecutionContext()).then((r) => (res = r));
+      await reading;
+      expect(reads).toBe(1);
+      await vi.advanceTimersByTimeAsync(KV_TIMEOUT_MS - 1);
+      expect(res).toBeUndefined();
+      expect(await stsCallsFor(token)).toBe(0);
+      await vi.advanceTimersByTimeAsync(1);
+      await answered;
+      expect(res?.status).toBe(200);
+      expect(await stsCallsFor(token)).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("ignores a KV entry that fails the identity checks", async () => {
@@ -144,11 +162,41 @@ describe("identity cache", () => {
     expect(await stsCallsFor(b!)).toBe(2);
   });
 
-  it("takes its size from CACHE_MAX_ENTRIES, a whole number", async () => {
-    const ok = await through(createGateApp(), await mintToken("alice"), { ...env, CACHE_MAX_ENTRIES: "500" });
-    expect(ok.status).toBe(200);
+  it("at size 1, remembers only the last identity", async () => {
+    const app = createGateApp({ cache: new IdentityCache(1) });
+    const noKv = { ...env, IDENTITY_CACHE: { get: async () => null, put: async () => {} } as unknown as KVNamespace };
+    const [a, b] = [await mintToken("alice"), await mintToken("alice")];
+    for (const t of [a, b, b, a]) expect((await through(app, t!, noKv)).status).toBe(200);
+    // b was remembered (its second request asked no one); b's arrival evicted a.
+    expect(await stsCallsFor(b!)).toBe(1);
+    expect(await stsCallsFor(a!)).toBe(2);
+  });
+
+  it("takes its size from CACHE_MAX_ENTRIES: at 100, the 101st identity evicts the least recently used", async () => {
+    const noKv = { get: async () => null, put: async () => {} } as unknown as KVNamespace;
+    const tokens: string[] = [];
+    for (let i = 0; i < 101; i++) tokens.push(await mintToken("alice"));
+    /** Where each request's identity came from, as its decision line says ("miss" or "memory"). */
+    async function sources(size: string, sequence: readonly string[]): Promise<unknown[]> {
+      const app = createGateApp();
+      const sized = { ...env, CACHE_MAX_ENTRIES: size, IDENTITY_CACHE: noKv };
+      const log = vi.spyOn(console, "log").mockImplementation(() => {});
+      try {
+        for (const t of sequence) expect((await through(app, t, sized)).status).toBe(200);
+        return decisions(log).map((d) => d.cache);
+      } finally {
+        log.mockRestore();
+      }
+    }
+    const sequence = [...tokens, tokens[100]!, tokens[0]!];
+    expect((await sources("100", sequence)).slice(-2)).toEqual(["memory", "miss"]);
+    expect((await sources("101", sequence)).slice(-2)).toEqual(["memory", "memory"]);
+  }, 60_000);
+
+  it("refuses a CACHE_MAX_ENTRIES that is not a whole number", async () => {
     const bad = await through(createGateApp(), await mintToken("alice"), { ...env, CACHE_MAX_ENTRIES: "lots" });
     expect(bad.status).toBe(500);
+    expect(((await bad.json()) as { code: string }).code).toBe("misconfigured");
   });
 
   it("never shares an entry between gates with different audiences on one KV namespace (ATTACKS #9)", async () => {

@@ -29,22 +29,49 @@ describe("forwarding to the origin", () => {
 
   it("streams a request body through rather than buffering it", async () => {
     const token = await mintToken("alice");
-    const chunks = ["part one, ", "part two"];
-    const body = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        const next = chunks.shift();
-        if (next === undefined) controller.close();
-        else controller.enqueue(new TextEncoder().encode(next));
+    const encoder = new TextEncoder();
+    // The client holds chunk 2 back until the origin has read chunk 1. A gate that buffered the
+    // body would wait for chunk 2 before calling the origin; then, after a grace period, chunk 2
+    // is sent anyway and the test sees that the origin had not read chunk 1 first.
+    let originReadFirst!: () => void;
+    const firstRead = new Promise<"read">((resolve) => (originReadFirst = () => resolve("read")));
+    let secondReleasedBecause: "read" | "gave up" | undefined;
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          if (sent === 0) controller.enqueue(encoder.encode("part one, "));
+          else if (sent === 1) {
+            secondReleasedBecause = await Promise.race([firstRead, new Promise<"gave up">((r) => setTimeout(() => r("gave up"), 2000))]);
+            controller.enqueue(encoder.encode("part two"));
+          } else controller.close();
+          sent++;
+        },
       },
-    });
-    const res = await exports.default.fetch("https://localhost/upload", {
-      method: "PUT",
-      headers: bearer(token),
-      body,
+      { highWaterMark: 0 },
+    );
+    const received: string[] = [];
+    const origin = {
+      async fetch(_url: string, init: RequestInit) {
+        const reader = (init.body as ReadableStream<Uint8Array>).getReader();
+        for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+          received.push(new TextDecoder().decode(chunk.value));
+          originReadFirst();
+        }
+        return new Response("stored");
+      },
+    } as unknown as Fetcher;
+    const res = await createGateApp().fetch(
       // @ts-expect-error: duplex is required by the fetch spec for stream bodies
-      duplex: "half",
-    });
-    expect(((await res.json()) as Echo).body).toBe("part one, part two");
+      new Request("https://localhost/upload", { method: "PUT", headers: bearer(token), body, duplex: "half" }),
+      { ...env, ORIGIN: origin },
+      { waitUntil() {}, passThroughOnException() {} } as unknown as ExecutionContext,
+    );
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("stored");
+    expect(secondReleasedBecause).toBe("read");
+    expect(received.join("")).toBe("part one, part two");
+    expect(received[0]).toBe("part one, ");
   });
 
   it("strips Authorization and every inbound X-Caller-* header (ATTACKS #15)", async () => {
@@ -92,9 +119,17 @@ describe("forwarding to the origin", () => {
   });
 
   it("does not forward a caller the policy denies", async () => {
-    const res = await exports.default.fetch("https://localhost/", { headers: bearer(await mintToken("reader")) });
-    expect(res.status).toBe(403);
-    expect(((await res.json()) as { code: string }).code).toBe("policy_denied");
+    let forwarded = 0;
+    const origin = { fetch: () => (forwarded++, Promise.resolve(new Response("reached"))) } as unknown as Fetcher;
+    const ctx = { waitUntil() {}, passThroughOnException() {} } as unknown as ExecutionContext;
+    const denied = await createGateApp().fetch(new Request("https://localhost/", { headers: bearer(await mintToken("reader")) }), { ...env, ORIGIN: origin }, ctx);
+    expect(denied.status).toBe(403);
+    expect(((await denied.json()) as { code: string }).code).toBe("policy_denied");
+    expect(forwarded).toBe(0);
+    // The same gate and origin forward a caller the policy allows, so the count can move.
+    const allowed = await createGateApp().fetch(new Request("https://localhost/", { headers: bearer(await mintToken("alice")) }), { ...env, ORIGIN: origin }, ctx);
+    expect(allowed.status).toBe(200);
+    expect(forwarded).toBe(1);
   });
 });
 
@@ -158,12 +193,16 @@ describe("origin faults", () => {
     expect(received.join("")).toBe("secret payload");
   });
 
-  it("rejects an ORIGIN_TIMEOUT_MS that is not a whole number", async () => {
+  it("rejects an ORIGIN_TIMEOUT_MS that is not a whole number: 500 misconfigured, with a log line naming it", async () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
     const res = await createGateApp().fetch(
       new Request("https://localhost/", { headers: bearer(await mintToken("alice")) }),
       { ...env, ORIGIN_TIMEOUT_MS: "1e3" },
       ctx(),
     );
     expect(res.status).toBe(500);
+    expect(((await res.json()) as { code: string }).code).toBe("misconfigured");
+    const lines = log.mock.calls.map((c) => JSON.parse(String(c[0])) as { event: string; message?: string });
+    expect(lines.some((l) => l.event === "config" && l.message?.startsWith("ORIGIN_TIMEOUT_MS:"))).toBe(true);
   });
 });

@@ -10,6 +10,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { checkAudience, createToken, resolveStsEndpoint, StsGateClientError, type GateToken } from "../client/token.ts";
 import { CALLER_OPTIONS, CliError, firstLine, loadCredentials, resolveAwsSettings } from "./aws-config.ts";
+import { allowedOrigin, identifyWithSts, loopbackListenAddress, PROXY_DEFAULT_HOST, PROXY_DEFAULT_PORT, proxyGateUrl, startProxy } from "./proxy.ts";
 import { isRevocationCommand, revocationCommand } from "./revoke.ts";
 import { runDoctor } from "./doctor.ts";
 import { runProbe } from "./probe.ts";
@@ -24,6 +25,8 @@ Commands:
   doctor       Check a gate's deploy configuration (wrangler.toml) offline
   probe        Mint a token and run the gate's validation, STS exchange, identity and
                policy code on it against the real STS endpoint
+  proxy        Listen on this machine and forward every request to a gate with your
+               identity, so curl, a browser or any HTTP client can call through it
   revoke       Revoke an access key, principal or account at a gate (admins only)
   revocations  List a gate's active revocations
   unrevoke     Delete a revocation
@@ -104,6 +107,37 @@ the instance metadata lookup).
 Exit status: 0 on success, 1 if no token could be made, 2 for bad usage.
 `;
 
+const PROXY_HELP = `Usage: sts-gate proxy --gate <url> --audience <audience> [options]
+
+Listen on a loopback address and forward every request to the gate with
+"Authorization: Bearer <token>", so curl, Postman, a browser, k6 or any HTTP client can
+call through it. Everything else passes as sent: method, path, query, headers and body,
+streamed both ways; WebSocket upgrades too. One token is reused and a fresh one minted
+before the old one is 5 minutes old, from the same credentials as \`sts-gate token\`.
+
+Options:
+  --gate <url>             The gate's URL, https (http only for a loopback host). Required.
+  --audience <audience>    The gate's audience. Required.
+  --port <port>            The port to listen on. Default: 8181 (0: any free port).
+  --host <address>         The loopback address to listen on: 127.0.0.1 (default),
+                           another 127.x.x.x, ::1 or localhost. Any other exits 2.
+  --allow-origin <origin>  A web page origin (scheme://host[:port]) allowed to call the
+                           proxy from a browser, besides the proxy's own. Repeatable.
+  --region <region>        The STS Region (as for \`sts-gate token\`).
+  --global                 Use the global endpoint sts.amazonaws.com.
+  --profile <profile>      The AWS profile. Default: AWS_PROFILE, then "default".
+  -h, --help               Show this help.
+
+When it is ready it prints one line on stdout:
+  sts-gate proxy: http://127.0.0.1:<port> -> <gate> as <arn>
+then one line per request on stderr: method, path, status, milliseconds. A request
+whose Host is not the proxy's own address, or whose Origin is another web page's, is
+answered 403 and forwarded nowhere. No token is ever printed.
+
+Exit status: 0 after Ctrl-C (SIGINT) or SIGTERM, 1 if no token could be made or the
+gate could not be reached, 2 for bad usage.
+`;
+
 const FORMATS = ["token", "header", "exec-credential"] as const;
 type Format = (typeof FORMATS)[number];
 
@@ -127,6 +161,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
     if (isRevocationCommand(command)) return await revocationCommand(command, rest, env, out);
     if (command === "doctor") return doctorCommand(rest, out);
     if (command === "probe") return await probeCommand(rest, env, out);
+    if (command === "proxy") return await proxyCommand(rest, env, out);
     throw new CliError(`unknown command ${JSON.stringify(command)}; run 'sts-gate --help'`, 2);
   } catch (error) {
     if (error instanceof CliError) {
@@ -231,6 +266,58 @@ async function probeCommand(args: string[], env: Record<string, string | undefin
   return outcome.exitCode;
 }
 
+async function proxyCommand(args: string[], env: Record<string, string | undefined>, out: Output): Promise<number> {
+  const values = parse("proxy", args, {
+    ...CALLER_OPTIONS,
+    gate: { type: "string" },
+    port: { type: "string" },
+    host: { type: "string" },
+    "allow-origin": { type: "string", multiple: true },
+  });
+  if (values.help === true) {
+    out.stdout(PROXY_HELP);
+    return 0;
+  }
+  const host = stringFlag(values, "host") ?? PROXY_DEFAULT_HOST;
+  // Checked first: a proxy on any other address is never started, whatever else is wrong.
+  loopbackListenAddress(host);
+  const gate = proxyGateUrl(stringFlag(values, "gate"));
+  const audience = stringFlag(values, "audience");
+  if (audience === undefined) throw new CliError("--audience is required; run 'sts-gate proxy --help'", 2);
+  const portText = stringFlag(values, "port") ?? String(PROXY_DEFAULT_PORT);
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw new CliError(`--port must be a port number, 0 to 65535: ${JSON.stringify(portText.slice(0, 20))}`, 2);
+  const allowOrigins = ((values["allow-origin"] as string[] | undefined) ?? []).map(allowedOrigin);
+  const signing = await signingSetup(values, audience, env, out);
+  const settings = await resolveAwsSettings({ profile: stringFlag(values, "profile"), region: stringFlag(values, "region") }, env);
+  let first = true;
+  const proxy = await startProxy({
+    gate,
+    audience,
+    host,
+    port: Number(portText),
+    allowOrigins,
+    // The first token uses the credentials already loaded; each later one loads them again (SSO credentials expire).
+    credentials: async () => {
+      if (first) {
+        first = false;
+        return signing.credentials;
+      }
+      return loadCredentials(settings, env, () => undefined);
+    },
+    region: signing.region,
+    global: signing.global,
+    identify: identifyWithSts(env.AWS_ENDPOINT_URL_STS ?? env.AWS_ENDPOINT_URL, audience),
+    stderr: out.stderr,
+  });
+  out.stdout(`sts-gate proxy: ${proxy.url} -> ${gate.href.replace(/\/$/, "")} as ${proxy.arn}\n`);
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  await proxy.close();
+  return 0;
+}
+
 function readConfig(file: string): string {
   try {
     return readFileSync(file, "utf8");
@@ -263,8 +350,8 @@ export function execCredential(token: GateToken): string {
   );
 }
 
-type OptionSpec = Record<string, { type: "string" | "boolean"; short?: string }>;
-type Values = Record<string, string | boolean | undefined>;
+type OptionSpec = Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>;
+type Values = Record<string, string | boolean | Array<string | boolean> | undefined>;
 
 function parse(command: string, args: string[], options: OptionSpec): Values {
   try {

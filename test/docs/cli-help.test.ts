@@ -16,6 +16,7 @@ const COMMANDS: ReadonlyArray<[command: string, file: string, constant: string]>
   ["sts-gate token --help", "src/cli/sts-gate.ts", "TOKEN_HELP"],
   ["sts-gate doctor --help", "src/cli/sts-gate.ts", "DOCTOR_HELP"],
   ["sts-gate probe --help", "src/cli/sts-gate.ts", "PROBE_HELP"],
+  ["sts-gate proxy --help", "src/cli/sts-gate.ts", "PROXY_HELP"],
   ["sts-gate revoke --help", "src/cli/revoke.ts", "REVOKE_HELP"],
   ["sts-gate revocations --help", "src/cli/revoke.ts", "REVOCATIONS_HELP"],
   ["sts-gate unrevoke --help", "src/cli/revoke.ts", "UNREVOKE_HELP"],

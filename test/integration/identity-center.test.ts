@@ -2,7 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createGateApp } from "../../src/app";
+import { createGateApp } from "../../src/gate/dispatch";
 import { verifyCaller, type VerifiedCaller } from "../../src/origin";
 import { REVOCATIONS_PATH } from "../../src/revocation/paths";
 import { bearer, mintToken } from "../support/tokens";
@@ -152,13 +152,20 @@ const EVERYONE = {
 
 const FACTS = ["role", "session", "permission-set", "user"] as const;
 
+/** What the echo origin received and verified, for a request the gate must forward. */
+async function echoed(policy: unknown, who: string, init: { headers?: Record<string, string> } = {}): Promise<{ echo: Echo }> {
+  const out = await send(policy, who, init);
+  expect(out.status, `${who}: ${JSON.stringify(out.log)}`).toBe(200);
+  return { echo: out.echo! };
+}
+
 function claimsOf(echo: Echo): Record<string, unknown> {
   return decodeJwt(echo.headers["x-caller-assertion"]!);
 }
 
 describe("who is calling, at the origin (rules sessionHeadersWhenKnown, sessionClaimsWhenKnown)", () => {
   it("an Identity Center session: all four headers, all four claims, all four fields from the origin verifier", async () => {
-    const { echo } = await send(EVERYONE, "sso-admin");
+    const { echo } = await echoed(EVERYONE, "sso-admin");
     expect(echo!.headers).toMatchObject({
       "x-caller-role": ADMIN_ROLE,
       "x-caller-session": "Alice.Smith@example.com",
@@ -174,7 +181,7 @@ describe("who is calling, at the origin (rules sessionHeadersWhenKnown, sessionC
     ["sso-lookalike", "AWSReservedSSO_AdministratorAccess_0123456789ABCDEF", "Alice.Smith@example.com"],
     ["deployer", "deployer", "ci-run-42"],
   ])("a plain role session (%s): role and session, never a permission set or a user", async (who, role, session) => {
-    const { echo } = await send(EVERYONE, who);
+    const { echo } = await echoed(EVERYONE, who);
     expect(echo!.headers["x-caller-role"]).toBe(role);
     expect(echo!.headers["x-caller-session"]).toBe(session);
     expect(echo!.headers).not.toHaveProperty("x-caller-permission-set");
@@ -189,7 +196,7 @@ describe("who is calling, at the origin (rules sessionHeadersWhenKnown, sessionC
   });
 
   it.each(["alice", "federated-bob"])("%s (not an assumed role): none of the four", async (who) => {
-    const { echo } = await send(EVERYONE, who);
+    const { echo } = await echoed(EVERYONE, who);
     for (const fact of FACTS) expect(echo!.headers, fact).not.toHaveProperty(`x-caller-${fact}`);
     const claims = claimsOf(echo!);
     for (const claim of ["role", "session", "permission_set", "user"]) expect(claims, claim).not.toHaveProperty(claim);
@@ -198,16 +205,16 @@ describe("who is calling, at the origin (rules sessionHeadersWhenKnown, sessionC
 
   it("strips the client's own X-Caller-User, X-Caller-Permission-Set, X-Caller-Role and X-Caller-Session, in any spelling", async () => {
     const forged = { "X-Caller-User": "ceo@example.com", "x_caller_permission_set": "AdministratorAccess", "X-CALLER-ROLE": "admin", "X-Caller-Session": "ceo" };
-    const { echo } = await send(EVERYONE, "alice", { headers: forged });
+    const { echo } = await echoed(EVERYONE, "alice", { headers: forged });
     for (const fact of FACTS) expect(echo!.headers, fact).not.toHaveProperty(`x-caller-${fact}`);
     expect(JSON.stringify(echo!.headers)).not.toContain("ceo");
-    const { echo: sso } = await send(EVERYONE, "email-session", { headers: forged });
+    const { echo: sso } = await echoed(EVERYONE, "email-session", { headers: forged });
     expect(sso!.headers).not.toHaveProperty("x-caller-user");
     expect(sso!.headers["x-caller-session"]).toBe("Alice.Smith@example.com");
   });
 
   it("verifyCaller returns role, session, permissionSet and user from the gate's assertion", async () => {
-    const { echo } = await send({ allow: [{ permissionSet: "AdministratorAccess", account: B }] }, "sso-admin-other-account");
+    const { echo } = await echoed({ allow: [{ permissionSet: "AdministratorAccess", account: B }] }, "sso-admin-other-account");
     const request = new Request(echo!.url, { method: echo!.method, headers: echo!.headers });
     const jwks = await gateJwks({ ...env, POLICY: EVERYONE as unknown as typeof env.POLICY });
     const caller: VerifiedCaller = await verifyCaller(request, { jwks, issuer: TEST_ISSUER, audience: TEST_AUDIENCE_CLAIM });

@@ -31,6 +31,16 @@ const EDGE_TESTS = [
 /** The revocation tests (ATTACKS #24). */
 const REVOCATION_TESTS = ["test/integration/revocation.test.ts", "test/revocation/revocation.test.ts"];
 
+/** The tests of IAM Identity Center sessions (issue 22, ATTACKS #34): identity, origin, policy. */
+const ISSUE22_TESTS = [
+  "test/integration/identity-center.test.ts",
+  "test/identity.test.ts",
+  "test/origin/identity-center-claims.test.ts",
+  "test/policy/identity-center.test.ts",
+];
+/** The proxy's rules (issue 22, ATTACKS #35–#37), as pure functions in workerd. */
+const PROXY_TESTS = ["test/cli/proxy-rules.test.ts"];
+
 const ALL: Mutant[] = [
   // src/token/bearer.ts
   { rule: "bearerToken: size cap", file: "src/token/bearer.ts", find: "if (authorization.length > SCHEME.length + 1 + MAX_TOKEN_BYTES) {", replace: "if (false) {" },
@@ -213,6 +223,36 @@ const ALL: Mutant[] = [
   { rule: "observe: misconfiguration logged on every request", file: "src/observe/misconfigured.ts", find: "for (const issue of failure.issues) {", replace: "for (const issue of Object.isFrozen(failure) ? [] : (Object.freeze(failure), failure.issues)) {" },
   { rule: "observe: a failing METRICS fails nothing", file: "src/observe/metrics.ts", find: "  } catch (error) {\n    warn(error);\n  }", replace: "  } catch (error) {\n    throw error;\n  }" },
   { rule: "health: answered before authentication", file: "src/app.ts", find: "  app.get(HEALTH_PATH, healthCheck(configFor));\n", replace: "" },
+  // issue 22: IAM Identity Center sessions (ATTACKS #34) in the identity, at the origin and in the policy
+  { rule: "identityCenterSession: the whole role name", file: "src/identity.ts", find: "/^AWSReservedSSO_(.+)_([0-9a-f]{16})$/", replace: "/AWSReservedSSO_(.+)_([0-9a-f]{16})/", tests: ISSUE22_TESTS },
+  { rule: "identityCenterSession: lower-case hex only", file: "src/identity.ts", find: "_([0-9a-f]{16})$/", replace: "_([0-9a-fA-F]{16})$/", tests: ISSUE22_TESTS },
+  { rule: "identityCenterSession: no user for a plain session", file: "src/identity.ts", find: "if (sso === null) return { role, session };", replace: "if (sso === null) return { role, session, user: session };", tests: ISSUE22_TESTS },
+  { rule: "sessionHeadersWhenKnown: each only when its fact exists", file: "src/forward.ts", find: "if (value !== undefined) headers.set(CALLER_HEADERS[fact], value);", replace: 'headers.set(CALLER_HEADERS[fact], value ?? "");', tests: ISSUE22_TESTS },
+  { rule: "sessionHeadersWhenKnown: the four headers", file: "src/forward.ts", find: 'for (const fact of ["role", "session", "permissionSet", "user"] as const) {', replace: 'for (const fact of ["role", "session"] as const) {', tests: ISSUE22_TESTS },
+  { rule: "sessionClaimsWhenKnown: the user claim", file: "src/assertion/signer.ts", find: "      ...(identity.user !== undefined && { user: identity.user }),\n", replace: "", tests: ISSUE22_TESTS },
+  { rule: "sessionClaimsWhenKnown: permission_set only when it exists", file: "src/assertion/signer.ts", find: "...(identity.permissionSet !== undefined && { permission_set: identity.permissionSet }),", replace: "...(identity.role !== undefined && { permission_set: identity.permissionSet ?? identity.role }),", tests: ISSUE22_TESTS },
+  { rule: "verifyCaller: returns user", file: "src/origin/verify.ts", find: "    ...(user !== undefined && { user }),\n", replace: "", tests: ISSUE22_TESTS },
+  { rule: "verifyCaller: Identity Center claims agree", file: "src/origin/verify.ts", find: "if ((user !== undefined || permissionSet !== undefined) && (", replace: "if (false && (", tests: ISSUE22_TESTS },
+  { rule: "verifyCaller: optional claims are non-empty strings", file: "src/origin/verify.ts", find: "(p[name] === undefined ? undefined : s(name))", replace: "(p[name] as string | undefined)", tests: ISSUE22_TESTS },
+  { rule: "identityCenterSelector: Identity Center sessions only", file: "src/policy/selector.ts", find: "if (identity.permissionSet === undefined || identity.user === undefined) return false;", replace: 'if (identity.role === undefined) return false;\n    identity = { ...identity, permissionSet: identity.permissionSet ?? identity.role, user: identity.user ?? identity.session ?? "" };', tests: ISSUE22_TESTS },
+  { rule: "identityCenterSelector: the account", file: "src/policy/selector.ts", find: " || identity.account !== selector.account", replace: "", tests: ISSUE22_TESTS },
+  { rule: "identityCenterSelector: the partition", file: "src/policy/selector.ts", find: "identity.partition !== partition || ", replace: "", tests: ISSUE22_TESTS },
+  { rule: "identityCenterSelector: permission set regardless of case", file: "src/policy/selector.ts", find: "compileWildcard(selector.permissionSet.toLowerCase())", replace: "compileWildcard(selector.permissionSet)", tests: ISSUE22_TESTS },
+  { rule: "identityCenterSelector: the whole permission set", file: "src/policy/selector.ts", find: "if (!permissionSet(identity.permissionSet.toLowerCase())) return false;", replace: 'if (!identity.permissionSet.toLowerCase().startsWith(selector.permissionSet.toLowerCase().replace(/\\*.*$/, ""))) return false;', tests: ISSUE22_TESTS },
+  { rule: "identityCenterSelector: users", file: "src/policy/selector.ts", find: "    if (users === undefined) return true;\n", replace: "    return true;\n", tests: ISSUE22_TESTS },
+  { rule: "identityCenterSelector: users regardless of case", file: "src/policy/selector.ts", find: "const user = identity.user.toLowerCase();", replace: "const user = identity.user;", tests: ISSUE22_TESTS },
+  { rule: "identityCenterSelector: in deny", file: "src/policy/evaluate.ts", find: "(doc.deny ?? []).map((entry) =>", replace: '(doc.deny ?? []).filter((entry) => typeof entry === "string").map((entry) =>', tests: ISSUE22_TESTS },
+  { rule: "identityCenterSelector: in admins", file: "src/policy/evaluate.ts", find: "const admins = (doc.admins ?? []).map((entry) => compileEntry(entry));", replace: 'const admins = (doc.admins ?? []).filter((entry) => typeof entry === "string").map((entry) => compileEntry(entry));', tests: ISSUE22_TESTS },
+  { rule: "selectorSchema: a literal account", file: "src/policy/schema.ts", find: 'z.regex(/^\\d{12}$/, { error: "must be a literal 12-digit', replace: 'z.regex(/^[\\d*]{1,12}$/, { error: "must be a literal 12-digit', tests: ISSUE22_TESTS },
+  { rule: "selectorSchema: unknown keys refused", file: "src/policy/schema.ts", find: "const IdentityCenterSelectorSchema = z.strictObject({", replace: "const IdentityCenterSelectorSchema = z.looseObject({", tests: ISSUE22_TESTS },
+  { rule: "policyCheck: warns about AWSReservedSSO_ globs", file: "src/policy/explain.ts", find: "if (selector !== undefined) warnings.push(", replace: "if (false) warnings.push(", tests: ISSUE22_TESTS },
+  { rule: "decision: the user in the decision line", file: "src/observe/decision.ts", find: "      ...(identity.user !== undefined && { user: identity.user }),\n", replace: "", tests: ISSUE22_TESTS },
+  // issue 22: sts-gate proxy (ATTACKS #35–#37); the proxy itself runs against the gate in test/proxy/proxy.test.ts (project node)
+  { rule: "proxyLoopbackOnly: 127.0.0.0/8 only", file: "src/cli/proxy-rules.ts", find: "if (v4 !== null && v4.slice(1).every((n) => Number(n) <= 255)) return bare;", replace: "if (/^[\\d.]+$/.test(bare)) return bare;", tests: PROXY_TESTS },
+  { rule: "proxyHostCheck: the proxy's own Host", file: "src/cli/proxy-rules.ts", find: "if (!own.hosts.has(host)) {", replace: 'if (host === "") {', tests: PROXY_TESTS },
+  { rule: "proxyOriginCheck: own or allowed origins only", file: "src/cli/proxy-rules.ts", find: "if (origin !== undefined && !own.origins.has(origin) && !allowOrigins.includes(origin)) {", replace: 'if (origin === "null") {', tests: PROXY_TESTS },
+  { rule: "proxyTokenReuse: one token reused", file: "src/cli/proxy-rules.ts", find: "if (this.current !== undefined && this.now() < this.current.freshUntil)", replace: "if (false)", tests: PROXY_TESTS },
+  { rule: "proxyTokenReuse: fresh before 5 minutes", file: "src/cli/proxy-rules.ts", find: "signedAt + PROXY_TOKEN_REUSE_MS", replace: "signedAt + 15 * 60_000", tests: PROXY_TESTS },
 ];
 
 /**

@@ -121,6 +121,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   // A connection per request: a kept-alive connection the gate closed while idle would turn the
   // next request (its body already streaming) into a failure the proxy cannot retry.
   const agent = gate.protocol === "https:" ? new HttpsAgent({ keepAlive: false }) : new HttpAgent({ keepAlive: false });
+  /** Upgraded connections (WebSockets), which `closeAllConnections` does not know about. */
+  const tunnels = new Set<Duplex>();
   let allowedHosts: ReadonlySet<string> = new Set();
   let ownOrigins: ReadonlySet<string> = new Set();
 
@@ -220,6 +222,13 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         if (upHead.length > 0) socket.write(upHead);
         if (head.length > 0) upSocket.write(head);
         upSocket.pipe(socket).pipe(upSocket);
+        tunnels.add(socket).add(upSocket);
+        const forget = () => {
+          tunnels.delete(socket);
+          tunnels.delete(upSocket);
+        };
+        socket.on("close", forget);
+        upSocket.on("close", forget);
         upSocket.on("error", () => socket.destroy());
         socket.on("error", () => upSocket.destroy());
         line(req.method, logPath, answer.statusCode ?? 101, started);
@@ -261,6 +270,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        for (const tunnel of tunnels) tunnel.destroy();
       }),
   };
 }

@@ -337,6 +337,18 @@ describe("sts-gate proxy", () => {
     expect(output).not.toContain("?view=full");
   });
 
+  it("stops on SIGINT with exit 0, even with a WebSocket open", async () => {
+    const second = await startProxy(["--gate", gateUrl, "--audience", AUDIENCE, "--port", "0"], env);
+    const ws = new WebSocket(`ws://127.0.0.1:${second.port}/socket`);
+    await new Promise<void>((done, fail) => {
+      ws.addEventListener("open", () => done());
+      ws.addEventListener("error", () => fail(new Error("WebSocket error")));
+    });
+    const exited = new Promise<number | null>((done) => second.child.on("exit", (code) => done(code)));
+    second.child.kill("SIGINT");
+    expect(await exited).toBe(0);
+  }, 60_000);
+
   it.each(["0.0.0.0", "192.168.1.10", "::", "example.com", "127.0.0.1.nip.io"])(
     "refuses --host %s: exits 2 with a message and never listens (rule proxyLoopbackOnly)",
     async (host) => {

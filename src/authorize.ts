@@ -1,7 +1,7 @@
 /**
  * Verify, then decide: the one verifier's answer put to the policy, with the request's decision
  * record filled in as it goes. Framework-free, so the `stsAuth` middleware and the gate's own
- * request path (src/gate-fetch.ts) run the same steps.
+ * request path (src/gate/) run the same steps.
  */
 import { denialDetail } from "./denial.ts";
 import { GateError } from "./errors.ts";

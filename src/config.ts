@@ -4,7 +4,9 @@ import { PrivateJwkSchema, PublicJwkSchema } from "./assertion/keys.ts";
 import type { AssertionSettings } from "./assertion/signer.ts";
 import { CorsAllowedOriginsSchema } from "./cors.ts";
 import { formatIssuePath } from "./issue-path.ts";
+import { appSchema, checkAppList, compileApp, compilePublicPaths, type AppConfig } from "./gate/apps.ts";
 import { compilePolicy, PolicySchema, type CompiledPolicy } from "./policy/index.ts";
+import { list, PrincipalEntrySchema } from "./policy/schema.ts";
 import { DEFAULT_MEMORY_ENTRIES } from "./verify/isolate-cache.ts";
 import { metricsDataset } from "./observe/metrics.ts";
 import { DEFAULT_ORIGIN_TIMEOUT_MS } from "./forward.ts";
@@ -37,29 +39,44 @@ export interface GateEnv {
   METRICS?: AnalyticsEngineDataset;
   /** Comma-separated exact origins whose pages may call the gate (CORS); default none. */
   CORS_ALLOWED_ORIGINS?: unknown;
+  /**
+   * Many apps behind one gate: a list of apps (a wrangler.toml `[[vars.APPS]]` array of tables,
+   * or JSON), each with its hosts, path prefix, audience, origin and policy. Not together with
+   * the single-app vars (AUDIENCE, ORIGIN_URL, POLICY, ASSERTION_AUDIENCE, ASSERTION_ISSUER,
+   * CORS_ALLOWED_ORIGINS, ORIGIN_TIMEOUT_MS).
+   */
+  APPS?: unknown;
+  /** Who may use the revocation API on any host of any app: principal patterns, matched like `allow`. */
+  ADMINS?: unknown;
   /** Development and tests only: reach STS through this binding instead of the network. */
   STS?: Fetcher;
   /** Development and tests only: reach the origin through this binding instead of the network. */
   ORIGIN?: Fetcher;
 }
 
+/** The gate-wide settings, and its apps: one named `default` serving every host without APPS. */
 export interface GateConfig {
   identityCache: KVNamespace;
-  audience: string;
-  originUrl: URL;
-  policy: CompiledPolicy;
+  apps: readonly AppConfig[];
+  /** Whether the apps came from APPS (else from the single-app vars). */
+  fromApps: boolean;
+  /** Who may use the revocation API (ADMINS, or the single-app POLICY.admins); undefined: the API is off. */
+  admins: CompiledPolicy | undefined;
   stsTimeoutMs: number;
-  originTimeoutMs: number;
   cacheMaxEntries: number;
   stsRateLimiter: RateLimit | undefined;
   /** Not validated: metrics are never a reason to refuse traffic (the gate warns instead). */
   metrics: AnalyticsEngineDataset | undefined;
   sts: Fetcher | undefined;
   origin: Fetcher | undefined;
-  /** Origins that get CORS headers and preflight answers; empty: no CORS. */
-  corsAllowedOrigins: ReadonlySet<string>;
-  /** Signed identity assertions; undefined when no key is configured (the gate warns). */
-  assertion: AssertionSettings | undefined;
+  /** The signing key, shared by every app; each app signs with its own issuer and audience. */
+  assertion: AssertionKeys | undefined;
+}
+
+/** The gate's signing key and, during a rotation, the previous public key. */
+export interface AssertionKeys {
+  privateJwk: AssertionSettings["privateJwk"];
+  previousPublicJwk: AssertionSettings["previousPublicJwk"];
 }
 
 const KvBinding = z.custom<KVNamespace>(
@@ -100,70 +117,141 @@ const JsonText = z.transform((v: unknown, ctx) => {
 /** `iss` and `aud` are compared as exact strings by every verifier; keep them plain. */
 const ClaimString = z.string().check(z.regex(/^[\x21-\x7e]{1,1024}$/, { error: "must be 1 to 1024 visible ASCII characters" }));
 
-const EnvSchema = z.object({
-  IDENTITY_CACHE: KvBinding,
-  // Sent as the x-k8s-aws-id header value, so it must be a plain header-safe token.
-  AUDIENCE: z.string().check(z.regex(/^[\x21-\x7e]{1,256}$/, { error: "must be 1 to 256 visible ASCII characters" })),
-  ORIGIN_URL: z.pipe(
-    z.url({ protocol: /^https?$/, error: "must be an absolute http(s) URL" }),
-    z
-      .transform((s: string) => new URL(s))
-      .check(z.refine((u) => u.username === "" && u.password === "" && u.search === "" && u.hash === "", { error: "must not carry credentials, a query or a fragment" })),
+// Sent as the x-k8s-aws-id header value, so it must be a plain header-safe token.
+const Audience = z.string().check(z.regex(/^[\x21-\x7e]{1,256}$/, { error: "must be 1 to 256 visible ASCII characters" }));
+
+const OriginUrl = z.pipe(
+  z.url({ protocol: /^https?$/, error: "must be an absolute http(s) URL" }),
+  z
+    .transform((s: string) => new URL(s))
+    .check(z.refine((u) => u.username === "" && u.password === "" && u.search === "" && u.hash === "", { error: "must not carry credentials, a query or a fragment" })),
+);
+
+const OriginTimeout = z.pipe(
+  z.union([z.number(), z.pipe(z.string().check(z.regex(/^\d{1,9}$/, { error: "must be a whole number written in decimal digits" })), z.transform(Number))]),
+  z.int().check(z.gte(100), z.lte(300_000)),
+);
+
+const AppList = z.pipe(
+  JsonText,
+  z.array(appSchema({ audience: Audience, originUrl: OriginUrl, claim: ClaimString, originTimeoutMs: OriginTimeout })).check(
+    z.minLength(1, { error: "must list at least one app" }),
+    z.maxLength(1000),
+    z.superRefine((apps, ctx) => checkAppList(apps, ctx)),
   ),
-  // wrangler.toml tables arrive as objects; `wrangler secret put` and dashboards give strings.
-  POLICY: z.pipe(JsonText, PolicySchema),
+);
+
+/** The vars that describe the one app of a gate without APPS. */
+export const SINGLE_APP_VARS = ["AUDIENCE", "ORIGIN_URL", "POLICY", "ASSERTION_AUDIENCE", "ASSERTION_ISSUER", "CORS_ALLOWED_ORIGINS", "ORIGIN_TIMEOUT_MS"] as const;
+
+/** The gate-wide settings, whichever form the apps take. */
+const SharedSchema = z.object({
+  IDENTITY_CACHE: KvBinding,
   STS_TIMEOUT_MS: wholeNumber(100, 60_000, DEFAULT_STS_TIMEOUT_MS),
-  ORIGIN_TIMEOUT_MS: wholeNumber(100, 300_000, DEFAULT_ORIGIN_TIMEOUT_MS),
   CACHE_MAX_ENTRIES: wholeNumber(100, 1_000_000, DEFAULT_MEMORY_ENTRIES),
   STS_RATE_LIMITER: z.optional(RateLimitBinding),
   STS: z.optional(FetcherBinding),
   ORIGIN: z.optional(FetcherBinding),
-  CORS_ALLOWED_ORIGINS: z.optional(CorsAllowedOriginsSchema),
   ASSERTION_PRIVATE_JWK: z.optional(z.pipe(JsonText, PrivateJwkSchema)),
   ASSERTION_PREVIOUS_PUBLIC_JWK: z.optional(z.pipe(JsonText, PublicJwkSchema)),
+  ADMINS: z.optional(z.pipe(JsonText, list(PrincipalEntrySchema, 1000, "must not be empty: omit ADMINS to turn the revocation API off"))),
+});
+
+/** The one app of a gate without APPS, from the single-app vars. */
+const SingleAppSchema = z.object({
+  AUDIENCE: Audience,
+  ORIGIN_URL: OriginUrl,
+  // wrangler.toml tables arrive as objects; `wrangler secret put` and dashboards give strings.
+  POLICY: z.pipe(JsonText, PolicySchema),
+  ORIGIN_TIMEOUT_MS: wholeNumber(100, 300_000, DEFAULT_ORIGIN_TIMEOUT_MS),
+  CORS_ALLOWED_ORIGINS: z.optional(CorsAllowedOriginsSchema),
   ASSERTION_AUDIENCE: z.optional(ClaimString),
   ASSERTION_ISSUER: z.optional(ClaimString),
 });
+
+const AppsSchema = z.object({ APPS: AppList });
 
 export type ConfigResult = { ok: true; config: GateConfig } | { ok: false; issues: string[] };
 
 /** Validates the environment; every problem names the field it is about. Never fails open. */
 export function parseConfig(env: GateEnv): ConfigResult {
-  const parsed = EnvSchema.safeParse(env, ENGLISH);
-  if (!parsed.success) {
-    return {
-      ok: false,
-      issues: parsed.error.issues.map((i) => `${formatIssuePath(i.path)}: ${i.message}`),
-    };
+  const fromApps = env.APPS !== undefined;
+  const issues: string[] = [];
+  const collect = <T>(result: { success: true; data: T } | { success: false; error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> } }): T | undefined => {
+    if (result.success) return result.data;
+    for (const i of result.error.issues) issues.push(`${formatIssuePath(i.path)}: ${i.message}`);
+    return undefined;
+  };
+  const shared = collect(SharedSchema.safeParse(env, ENGLISH));
+  let apps: AppConfig[] | undefined;
+  let singleAdmins: CompiledPolicy | undefined;
+  if (fromApps) {
+    // Rule `appsOrSingleApp`: one form or the other, never a mixture to guess between.
+    const mixed = SINGLE_APP_VARS.filter((name) => env[name] !== undefined);
+    if (mixed.length > 0) issues.push(`APPS: is set together with ${mixed.join(", ")}; with APPS, each app has its own (see docs/configuration.md)`);
+    const parsed = collect(AppsSchema.safeParse(env, ENGLISH));
+    apps = parsed?.APPS.map((doc) => compileApp(doc, { originTimeoutMs: DEFAULT_ORIGIN_TIMEOUT_MS }));
+  } else {
+    const e = collect(SingleAppSchema.safeParse(env, ENGLISH));
+    if (e !== undefined) {
+      const policy = compilePolicy(e.POLICY);
+      apps = [
+        {
+          name: DEFAULT_APP,
+          hosts: undefined,
+          pathPrefix: "/",
+          audience: e.AUDIENCE,
+          originUrl: e.ORIGIN_URL,
+          policy,
+          publicPaths: compilePublicPaths(undefined),
+          assertionIssuer: e.ASSERTION_ISSUER ?? `urn:sts-gate:${e.AUDIENCE}`,
+          assertionAudience: e.ASSERTION_AUDIENCE ?? e.ORIGIN_URL.origin,
+          corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS ?? new Set(),
+          originTimeoutMs: e.ORIGIN_TIMEOUT_MS,
+        },
+      ];
+      if (e.POLICY.admins !== undefined) {
+        if (env.ADMINS !== undefined) issues.push("ADMINS: is set, and so is POLICY.admins; name the admins in one of them");
+        singleAdmins = policy;
+      }
+    }
   }
-  const e = parsed.data;
-  if (e.ASSERTION_PREVIOUS_PUBLIC_JWK !== undefined && e.ASSERTION_PRIVATE_JWK === undefined) {
-    return { ok: false, issues: ["ASSERTION_PREVIOUS_PUBLIC_JWK: is set, but ASSERTION_PRIVATE_JWK is not (a previous key only makes sense beside a current one)"] };
+  if (shared !== undefined && shared.ASSERTION_PREVIOUS_PUBLIC_JWK !== undefined && shared.ASSERTION_PRIVATE_JWK === undefined) {
+    issues.push("ASSERTION_PREVIOUS_PUBLIC_JWK: is set, but ASSERTION_PRIVATE_JWK is not (a previous key only makes sense beside a current one)");
   }
+  if (issues.length > 0 || shared === undefined || apps === undefined) return { ok: false, issues: inSettingOrder(issues) };
   return {
     ok: true,
     config: {
-      identityCache: e.IDENTITY_CACHE,
-      audience: e.AUDIENCE,
-      originUrl: e.ORIGIN_URL,
-      policy: compilePolicy(e.POLICY),
-      stsTimeoutMs: e.STS_TIMEOUT_MS,
-      originTimeoutMs: e.ORIGIN_TIMEOUT_MS,
-      cacheMaxEntries: e.CACHE_MAX_ENTRIES,
-      stsRateLimiter: e.STS_RATE_LIMITER,
+      identityCache: shared.IDENTITY_CACHE,
+      apps,
+      fromApps,
+      admins: shared.ADMINS !== undefined ? compilePolicy({ rules: [], admins: shared.ADMINS }) : singleAdmins,
+      stsTimeoutMs: shared.STS_TIMEOUT_MS,
+      cacheMaxEntries: shared.CACHE_MAX_ENTRIES,
+      stsRateLimiter: shared.STS_RATE_LIMITER,
       metrics: metricsDataset(env.METRICS),
-      sts: e.STS,
-      origin: e.ORIGIN,
-      corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS ?? new Set(),
+      sts: shared.STS,
+      origin: shared.ORIGIN,
       assertion:
-        e.ASSERTION_PRIVATE_JWK === undefined
-          ? undefined
-          : {
-              privateJwk: e.ASSERTION_PRIVATE_JWK,
-              previousPublicJwk: e.ASSERTION_PREVIOUS_PUBLIC_JWK,
-              issuer: e.ASSERTION_ISSUER ?? `urn:sts-gate:${e.AUDIENCE}`,
-              audience: e.ASSERTION_AUDIENCE ?? e.ORIGIN_URL.origin,
-            },
+        shared.ASSERTION_PRIVATE_JWK === undefined ? undefined : { privateJwk: shared.ASSERTION_PRIVATE_JWK, previousPublicJwk: shared.ASSERTION_PREVIOUS_PUBLIC_JWK },
     },
   };
 }
+
+/** Issues in the order of the settings (as GateEnv lists them), each setting's in the order found. */
+function inSettingOrder(issues: string[]): string[] {
+  const rank = (issue: string) => {
+    const i = SETTING_ORDER.indexOf(/^[A-Z_]*/.exec(issue)![0] as (typeof SETTING_ORDER)[number]);
+    return i === -1 ? SETTING_ORDER.length : i;
+  };
+  return issues.map((issue, i) => ({ issue, i })).sort((a, b) => rank(a.issue) - rank(b.issue) || a.i - b.i).map((x) => x.issue);
+}
+
+const SETTING_ORDER = [
+  "IDENTITY_CACHE", "AUDIENCE", "ORIGIN_URL", "POLICY", "STS_TIMEOUT_MS", "ORIGIN_TIMEOUT_MS", "CACHE_MAX_ENTRIES", "STS_RATE_LIMITER", "STS", "ORIGIN",
+  "CORS_ALLOWED_ORIGINS", "ASSERTION_PRIVATE_JWK", "ASSERTION_PREVIOUS_PUBLIC_JWK", "ASSERTION_AUDIENCE", "ASSERTION_ISSUER", "APPS", "ADMINS",
+] as const;
+
+/** The name of the one app a gate without APPS has: logged as `app`. */
+export const DEFAULT_APP = "default";

@@ -1,6 +1,4 @@
-import type { Context, MiddlewareHandler } from "hono";
 import * as z from "zod/mini";
-import { decisionFor } from "./observe/decision.ts";
 
 /**
  * CORS for browser callers (`sts-gate/client` in a web app). The gate owns CORS: it answers
@@ -34,7 +32,7 @@ export const CorsAllowedOriginsSchema = z.pipe(
   }),
 );
 
-function originProblem(entry: string): string | undefined {
+export function originProblem(entry: string): string | undefined {
   if (entry.includes("*")) return "'*' is refused: list each origin that may call the gate, e.g. https://app.example.com";
   const example = "must be an exact origin: scheme, host and optional port, e.g. https://app.example.com (no path, no trailing slash)";
   let url: URL;
@@ -48,22 +46,17 @@ function originProblem(entry: string): string | undefined {
   return url.origin === entry ? undefined : example;
 }
 
-/** `allowed` gives the configured origins for a request (they come from the env). */
-export function cors(allowed: (c: Context) => ReadonlySet<string>): MiddlewareHandler {
-  return async (c, next) => {
-    const origin = admittedOrigin(c.req.raw.headers, allowed(c));
-    if (origin !== undefined && c.req.method === "OPTIONS" && c.req.header("access-control-request-method") !== undefined) {
-      // A preflight carries no credentials: answered here, it never reaches STS or the origin.
-      decisionFor(c).served("preflight");
-      return new Response(null, { status: 204, headers: preflightHeaders(origin, c.req.header("access-control-request-headers")) });
-    }
-    await next();
-    const res = withCorsHeaders(c.res, origin);
-    if (res === c.res) return;
-    // Replace rather than assign over: Hono's setter would copy the old headers back onto ours.
-    c.res = undefined;
-    c.res = res;
-  };
+/**
+ * A CORS preflight the gate answers itself: an OPTIONS with Access-Control-Request-Method from an
+ * admitted origin. It carries no credentials, so it never reaches STS or the origin.
+ */
+export function isPreflight(request: Request, admitted: string | undefined): admitted is string {
+  return admitted !== undefined && request.method === "OPTIONS" && request.headers.has("access-control-request-method");
+}
+
+/** The answer to a preflight from an admitted origin. */
+export function preflightResponse(origin: string, requestedHeaders: string | null): Response {
+  return new Response(null, { status: 204, headers: preflightHeaders(origin, requestedHeaders ?? undefined) });
 }
 
 /** A request's Origin, if CORS_ALLOWED_ORIGINS lists it. */

@@ -66,6 +66,7 @@ export const PROBLEMS = {
   misconfigured: { status: 500, title: "The gate is misconfigured" },
   internal_error: { status: 500, title: "The gate failed unexpectedly" },
   not_found: { status: 404, title: "Not found" },
+  no_app: { status: 404, title: "No app serves this host and path" },
   // Revocation at the edge (src/revocation/).
   revoked: { status: 403, title: "Revoked at this gate" },
   revocations_unavailable: { status: 503, title: "The gate cannot read its revocation set" },

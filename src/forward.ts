@@ -53,8 +53,10 @@ export function originTarget(originUrl: URL, incoming: URL): string {
  * token, any spelling of an `X-Caller-*` header, method and URL overrides, forwarding headers),
  * then the gate's forwarding headers and the verified identity.
  */
-export function originHeaders(inbound: Headers, identity: CallerIdentity, client: ClientFacts): Headers {
+export function originHeaders(inbound: Headers, identity: CallerIdentity | undefined, client: ClientFacts): Headers {
   const headers = hygienicHeaders(inbound, client);
+  // A public path (rule `publicPathsStrict`): every header rule applied, and no identity added.
+  if (identity === undefined) return headers;
   headers.set(CALLER_HEADERS.arn, identity.arn);
   headers.set(CALLER_HEADERS.principal, identity.principal);
   headers.set(CALLER_HEADERS.account, identity.account);
@@ -72,8 +74,9 @@ export function originHeaders(inbound: Headers, identity: CallerIdentity, client
 /**
  * Same method, body streamed, redirects handed back to the client rather than followed
  * (following one would carry the caller's request, body and identity somewhere else).
+ * `identity` undefined: a public path, forwarded with neither identity headers nor assertion.
  */
-export async function forwardToOrigin(request: Request, identity: CallerIdentity, options: ForwardOptions, incoming = new URL(request.url)): Promise<Response> {
+export async function forwardToOrigin(request: Request, identity: CallerIdentity | undefined, options: ForwardOptions, incoming = new URL(request.url)): Promise<Response> {
   const hasBody = request.method !== "GET" && request.method !== "HEAD";
   checkOriginPath(options.originUrl.pathname, incoming.pathname);
   checkNoMethodOverride(incoming.search);

@@ -12,7 +12,10 @@ export interface DecisionLog {
   level: "info" | "warn" | "error";
   /** `cf-ray`, or one the gate made; also the `X-Request-Id` the origin and the client get. */
   requestId: string;
-  outcome: "allow" | "deny" | "error";
+  /** `public`: a public path of the app, forwarded without verification. */
+  outcome: "allow" | "deny" | "error" | "public";
+  /** The app that served the request (`default` for a gate without APPS); absent when none did. */
+  app?: string;
   /** What the client got: the origin's status for a forwarded request. */
   status: number;
   code?: ProblemCode;

@@ -36,19 +36,19 @@ const alice = identityFromSts(
 describe("parseConfig", () => {
   it("reads a complete environment", () => {
     const config = configOf({ ...good, STS: fetcher, ORIGIN: fetcher });
-    expect(config.audience).toBe("sts-gate");
-    expect(config.originUrl.href).toBe("https://origin.example.com/base");
+    expect(config.apps[0]!.audience).toBe("sts-gate");
+    expect(config.apps[0]!.originUrl.href).toBe("https://origin.example.com/base");
     expect(config.stsTimeoutMs).toBe(DEFAULT_STS_TIMEOUT_MS);
     expect(config.identityCache).toBe(kv);
     expect(config.sts).toBe(fetcher);
     expect(config.origin).toBe(fetcher);
-    expect(config.policy.decide(alice, REQ).allowed).toBe(true);
+    expect(config.apps[0]!.policy.decide(alice, REQ).allowed).toBe(true);
   });
 
   // wrangler.toml tables arrive as objects; secrets and dashboard variables as strings.
   it("takes POLICY as a JSON string too", () => {
     const config = configOf({ ...good, POLICY: JSON.stringify(POLICY) });
-    expect(config.policy.decide(alice, REQ).allowed).toBe(true);
+    expect(config.apps[0]!.policy.decide(alice, REQ).allowed).toBe(true);
   });
 
   it.each([
@@ -88,7 +88,7 @@ describe("parseConfig", () => {
   });
 
   it("accepts an AUDIENCE of 256 visible characters", () => {
-    expect(configOf({ ...good, AUDIENCE: "a".repeat(256) }).audience).toHaveLength(256);
+    expect(configOf({ ...good, AUDIENCE: "a".repeat(256) }).apps[0]!.audience).toHaveLength(256);
   });
 
   it.each([
@@ -105,7 +105,7 @@ describe("parseConfig", () => {
   });
 
   it("accepts a plain http ORIGIN_URL", () => {
-    expect(configOf({ ...good, ORIGIN_URL: "http://echo-origin.local/base" }).originUrl.protocol).toBe("http:");
+    expect(configOf({ ...good, ORIGIN_URL: "http://echo-origin.local/base" }).apps[0]!.originUrl.protocol).toBe("http:");
   });
 
   it.each([

@@ -103,6 +103,11 @@ export class AssertionSigner {
     return new AssertionSigner(key, alg, kid, settings.issuer, settings.audience, published);
   }
 
+  /** The same key, signing for another issuer and audience: one per app, one key per gate. */
+  forClaims(issuer: string, audience: string): AssertionSigner {
+    return new AssertionSigner(this.key, this.alg, this.kid, issuer, audience, this.published);
+  }
+
   /** A compact JWT vouching for `identity` on exactly this request. `nowMs` is epoch ms. */
   async sign(identity: CallerIdentity, request: AssertedRequest, nowMs: number): Promise<string> {
     const iat = Math.floor(nowMs / 1000);

@@ -21,8 +21,14 @@ export const COMMITTED_KEYS: ReadonlySet<string> = new Set([
 /** The hosts a development gate answers: the machine itself. */
 export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
+/**
+ * Also any name under `localhost.` (RFC 6761: `api.localhost` is the machine itself, and no
+ * public zone can route it to a deployed Worker), so several apps can be tried locally by host:
+ * `curl http://api.localhost:8787/`.
+ */
 export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK_HOSTS.has(hostname.toLowerCase());
+  const host = hostname.toLowerCase();
+  return LOOPBACK_HOSTS.has(host) || /^(?:[a-z0-9-]+\.)+localhost$/.test(host);
 }
 
 /** Why this configuration is development wiring (the settings, never their values), or []. */

@@ -48,6 +48,10 @@ export class Decision {
   private denialReason: string | undefined;
   /** One of the gate's own routes that needs no token (health, the JWKS, a preflight). */
   private ownRoute: DecisionLog["route"];
+  /** A public path, forwarded without verification. */
+  private isPublic = false;
+  /** The app that serves the request, once known. */
+  app: string | undefined;
   private written = false;
   /** Where the data point goes, once known; none before (or without) a dataset. */
   sink: MetricsSink | undefined;
@@ -90,6 +94,11 @@ export class Decision {
   /** Served by one of the gate's own routes rather than decided by the policy. */
   served(route: NonNullable<DecisionLog["route"]>): void {
     this.ownRoute = route;
+  }
+
+  /** Forwarded without verification: a public path of the app. */
+  public(): void {
+    this.isPublic = true;
   }
 
   allow(rule: string, pattern: string | undefined): void {
@@ -144,13 +153,14 @@ export class Decision {
       outcome = "error";
     } else {
       // The gate's own route failing (health's 503) is an error, not a denial of the caller.
-      outcome = this.ownRoute !== undefined && status >= 500 ? "error" : this.allowed || this.ownRoute ? "allow" : "deny";
+      outcome = this.ownRoute !== undefined && status >= 500 ? "error" : this.isPublic ? "public" : this.allowed || this.ownRoute ? "allow" : "deny";
     }
     const level = outcome === "error" ? "error" : WATCHED_TYPES.has(this.identity.type ?? "") ? "warn" : "info";
     return {
       event: "decision",
       level,
       requestId: this.requestId,
+      app: this.app,
       outcome,
       code,
       status,

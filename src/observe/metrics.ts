@@ -6,7 +6,7 @@ import { errorName, log, type DecisionLog } from "../log.ts";
  */
 export const METRICS_LAYOUT = {
   indexes: ["audience"],
-  blobs: ["outcome", "code", "type", "cache", "method", "account", "rule", "principal"],
+  blobs: ["outcome", "code", "type", "cache", "method", "account", "rule", "principal", "app"],
   doubles: ["totalMs", "stsMs", "originMs", "status", "originStatus"],
 } as const;
 

@@ -1,19 +1,25 @@
-import type { Context } from "hono";
 import { log } from "../log.ts";
-import { GateProblem } from "../problem.ts";
-import { decisionFor } from "./decision.ts";
-import { metricsDataset } from "./metrics.ts";
 
 /**
  * An invalid configuration, as found once per isolate. Each issue names its field first
- * (`POLICY.allow[0]: ...`) and never quotes a value, since vars may hold secrets.
+ * (`POLICY.allow[0]: ...`, `APPS[2].audience: ...`) and never quotes a value, since vars may hold
+ * secrets.
  */
 export class Misconfiguration {
   /** The settings at fault, by top-level name (`POLICY` for `POLICY.allow[0]`). */
   readonly settings: string[];
 
-  constructor(readonly issues: string[]) {
+  /** `appNames`: the names of the apps an invalid APPS lists, where it can still be read. */
+  constructor(
+    readonly issues: string[],
+    private readonly appNames?: readonly string[],
+  ) {
     this.settings = [...new Set(issues.map(settingOf).filter((name) => name !== ""))];
+  }
+
+  /** Each app's name and whether its own part of APPS is valid; undefined without APPS. */
+  get apps(): Array<{ name: string; valid: boolean }> | undefined {
+    return this.appNames?.map((name, i) => ({ name, valid: !this.issues.some((issue) => issue.startsWith(`APPS[${i}]`)) }));
   }
 }
 
@@ -22,18 +28,11 @@ function settingOf(issue: string): string {
 }
 
 /**
- * Refuses a request as misconfigured. Every refused request says why, not only the first one
- * an isolate sees: each issue is a line, and the decision line lists the settings.
+ * Every request refused as misconfigured says why, not only the first one an isolate sees: each
+ * issue is a line, joined to the request's decision line by its id.
  */
-export function refuseMisconfigured(c: Context, failure: Misconfiguration, env: { METRICS?: unknown; AUDIENCE?: unknown }): Response {
-  const decision = decisionFor(c);
+export function logMisconfiguration(failure: Misconfiguration, requestId: string): void {
   for (const issue of failure.issues) {
-    log({ event: "config", level: "error", code: "misconfigured", requestId: decision.requestId, setting: settingOf(issue), message: issue });
+    log({ event: "config", level: "error", code: "misconfigured", requestId, setting: settingOf(issue), message: issue });
   }
-  const problem = new GateProblem("misconfigured", `The gate's configuration is invalid (${failure.settings.join(", ") || "the environment"}); its logs say why.`);
-  // The audience may itself be what is wrong; the data point is still written, under what there is.
-  const audience = typeof env.AUDIENCE === "string" ? env.AUDIENCE : "";
-  decision.sink = { metrics: metricsDataset(env.METRICS), audience };
-  decision.finish({ status: problem.status, error: problem, settings: failure.settings });
-  return problem.getResponse();
 }

@@ -126,7 +126,7 @@ export type IdentityCenterSelector = z.infer<typeof IdentityCenterSelectorSchema
  * selectors. Dispatched on the entry's type rather than a zod union, so a selector's problem is
  * reported at its own path (`POLICY.allow[0].account`) and not as "matches neither".
  */
-const PrincipalEntrySchema = z.unknown().check(z.superRefine((entry, ctx) => {
+export const PrincipalEntrySchema = z.unknown().check(z.superRefine((entry, ctx) => {
   const schema = typeof entry === "string" ? ArnPattern : typeof entry === "object" && entry !== null && !Array.isArray(entry) ? IdentityCenterSelectorSchema : undefined;
   if (schema === undefined) {
     ctx.addIssue({ code: "custom", message: "must be an ARN pattern (a string) or an Identity Center selector { permissionSet, account[, users] }" });
@@ -165,7 +165,7 @@ function pathGlobProblem(glob: string): string | undefined {
   return undefined;
 }
 
-const PathGlob = checkedString(1024, pathGlobProblem);
+export const PathGlob = checkedString(1024, pathGlobProblem);
 
 const Method = z.string().check(z.superRefine((m, ctx) => {
   if ((HTTP_METHODS as readonly string[]).includes(m)) return;
@@ -187,7 +187,7 @@ const RuleName = z.string().check(
 );
 
 /** A list of at most `max` entries; `nonEmpty` is the message for an empty one, where empty is refused. */
-function list<T extends z.ZodMiniType>(item: T, max: number, nonEmpty?: string) {
+export function list<T extends z.ZodMiniType>(item: T, max: number, nonEmpty?: string) {
   const array = z.array(item);
   return nonEmpty === undefined ? array.check(z.maxLength(max)) : array.check(z.minLength(1, { error: nonEmpty }), z.maxLength(max));
 }

@@ -4,7 +4,7 @@
  * 256 tokens through it, so every request misses the isolate cache and is answered from KV
  * (which the gate-warm Worker, another isolate, filled through STS). Nothing else differs.
  */
-import { createGateApp } from "../../src/app";
+import { createGateApp } from "../../src/gate/dispatch";
 import { IdentityCache } from "../../src/verify/isolate-cache";
 import { KV_SCENARIO_MEMORY_ENTRIES } from "./settings";
 

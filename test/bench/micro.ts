@@ -9,7 +9,7 @@
 import process from "node:process";
 import { exportJWK, generateKeyPair } from "jose";
 import { Hono } from "hono";
-import { createGateApp } from "../../src/app";
+import { createGateApp } from "../../src/gate/dispatch";
 import { AssertionSigner } from "../../src/assertion/signer";
 import { cacheKey } from "../../src/verify/cache-key";
 import { IdentityCache } from "../../src/verify/isolate-cache";

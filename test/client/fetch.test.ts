@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createGateApp } from "../../src/app";
+import { createGateApp } from "../../src/gate/dispatch";
 import { createGateFetch, StsGateClientError, type AwsCredentials, type FetchLike } from "../../src/client/index";
 import { createStsEmulator, IDENTITIES } from "../emulator/sts";
 import { decodeToken, identity, TEST_AUDIENCE } from "../support/tokens";

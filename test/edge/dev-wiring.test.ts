@@ -27,7 +27,7 @@ describe("devWiringLoopbackOnly (ATTACKS #23)", () => {
     expect(devWiringReasons({ sts: undefined, assertion: undefined })).toEqual([]);
   });
 
-  it.each([["localhost", true], ["LocalHost", true], ["127.0.0.1", true], ["[::1]", true], ["127.0.0.2", false], ["localhost.example.com", false], ["gate.example.com", false], ["[::2]", false]])(
+  it.each([["localhost", true], ["LocalHost", true], ["127.0.0.1", true], ["[::1]", true], ["127.0.0.2", false], ["localhost.example.com", false], ["gate.example.com", false], ["[::2]", false], ["api.localhost", true], ["a.tools.localhost", true], ["localhostx", false], ["evil-localhost", false], ["x.localhost.evil.example", false], [".localhost", false]])(
     "isLoopbackHost(%s) is %s",
     (host, expected) => {
       expect(isLoopbackHost(host)).toBe(expected);

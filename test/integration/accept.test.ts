@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createGateApp } from "../../src/app";
+import { createGateApp } from "../../src/gate/dispatch";
 import fixtures from "../fixtures/aws-cli-tokens.json";
 import { emulatorAt, stsCallsFor } from "../support/emulator";
 import { mintSmithyToken } from "../support/smithy";

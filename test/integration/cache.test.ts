@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { createGateApp } from "../../src/app";
+import { createGateApp } from "../../src/gate/dispatch";
 import { IdentityCache } from "../../src/verify/isolate-cache";
 import { KV_TIMEOUT_MS } from "../../src/verify/kv-store";
 import { emulatorAt, stsCallsFor } from "../support/emulator";

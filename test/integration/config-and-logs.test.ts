@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createGateApp } from "../../src/app";
+import { createGateApp } from "../../src/gate/dispatch";
 import { bearer, decodeToken, identity, mintToken } from "../support/tokens";
 
 async function through(testEnv: object, token?: string) {

@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createGateApp } from "../../src/app";
+import { createGateApp } from "../../src/gate/dispatch";
 import { CORS_MAX_AGE_SECONDS } from "../../src/cors";
 import { bearer, mintToken } from "../support/tokens";
 

@@ -2,7 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { AwsV4Signer } from "aws4fetch";
 import { describe, expect, it } from "vitest";
-import { createGateApp } from "../../src/app";
+import { createGateApp } from "../../src/gate/dispatch";
 import { createStsEmulator, type EmulatorIdentity } from "../emulator/sts";
 import { amzDate, encodeToken, mintToken, TEST_AUDIENCE } from "../support/tokens";
 

@@ -3,7 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import { Hono } from "hono";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import packageJson from "../../package.json";
-import { createGateApp, type GateAppOptions } from "../../src/app";
+import { createGateApp, type GateAppOptions } from "../../src/gate/dispatch";
 import { stsAuth, type StsAuthVariables } from "../../src/middleware";
 import { GateProblem } from "../../src/problem";
 import { GATE_VERSION } from "../../src/version";
@@ -199,6 +199,7 @@ describe("GET /.well-known/sts-gate/health", () => {
       status: "ok",
       version: packageJson.version,
       audience: TEST_AUDIENCE,
+      apps: [{ name: "default", valid: true }],
       assertionKeyId: (JSON.parse(env.ASSERTION_PRIVATE_JWK as string) as { kid: string }).kid,
       bindings: { METRICS: true, STS_RATE_LIMITER: false, STS: true, ORIGIN: true },
     });
@@ -258,7 +259,7 @@ describe("metrics: one data point per decision in METRICS", () => {
     const [point] = points;
     expect(point!.indexes).toEqual([TEST_AUDIENCE]);
     // blob1..blob8: outcome, code, type, cache, method, account, rule, principal
-    expect(point!.blobs).toEqual(["allow", "", "assumed-role", "miss", "POST", "111122223333", "allow", "arn:aws:iam::111122223333:role/deployer"]);
+    expect(point!.blobs).toEqual(["allow", "", "assumed-role", "miss", "POST", "111122223333", "allow", "arn:aws:iam::111122223333:role/deployer", "default"]);
     // double1..double5: totalMs, stsMs, originMs, status, originStatus
     expect(point!.doubles).toEqual([line.totalMs, line.stsMs, line.originMs, 200, 200]);
   });
@@ -267,7 +268,7 @@ describe("metrics: one data point per decision in METRICS", () => {
     const points = watch();
     const { line } = await decided("/", {});
     expect(points).toHaveLength(1);
-    expect(points[0]!.blobs).toEqual(["deny", "authorization_missing", "", "", "GET", "", "", ""]);
+    expect(points[0]!.blobs).toEqual(["deny", "authorization_missing", "", "", "GET", "", "", "", "default"]);
     expect(points[0]!.doubles).toEqual([line.totalMs, 0, 0, 401, 0]);
   });
 

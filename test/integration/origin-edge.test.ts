@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createGateApp } from "../../src/app";
+import { createGateApp } from "../../src/gate/dispatch";
 import { STRIPPED_HEADERS } from "../../src/edge/header-hygiene";
 import { matcherWork } from "../../src/wildcard";
 import { stsCallsFor } from "../support/emulator";

@@ -4,7 +4,7 @@
  * nothing. The in-isolate caches are bounded, so the heap must stay flat once they are full.
  * Exits non-zero if it does not.
  */
-import { createGateApp } from "../../src/app";
+import { createGateApp } from "../../src/gate/dispatch";
 import { IdentityCache } from "../../src/verify/isolate-cache";
 
 const TOKENS = 100_000;

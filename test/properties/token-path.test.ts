@@ -2,7 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createGateApp } from "../../src/app";
+import { createGateApp } from "../../src/gate/dispatch";
 import { lookupStsEndpoint } from "../../src/sts-endpoints";
 import { createStsEmulator, IDENTITIES } from "../emulator/sts";
 import { base64url, bearer, encodeToken, identity, presignUrl } from "../support/tokens";

@@ -5,7 +5,6 @@ import type { CallerIdentity } from "../../src/identity";
 import { runPolicyCommand } from "../../src/cli/policy-command";
 import { checkPolicyText, compilePolicy, PolicySchema } from "../../src/policy";
 import { parseRevocationRequest } from "../../src/revocation/entry";
-import { gateRoutes } from "../../src/revocation/hono";
 import { findRevocation, type ActiveRevocation } from "../../src/revocation/match";
 import { isGatePath } from "../../src/revocation/paths";
 import { RevocationSnapshot } from "../../src/revocation/snapshot";
@@ -164,15 +163,3 @@ describe("the policy's admins", () => {
   });
 });
 
-describe("gateRoutes", () => {
-  it("lets a route the gate registers before it under the prefix answer (the health endpoint)", async () => {
-    const app = new Hono();
-    app.get("/.well-known/sts-gate/health", (c) => c.json({ ok: true }));
-    const snapshot = new RevocationSnapshot(new RevocationStore(env.IDENTITY_CACHE));
-    app.use("*", gateRoutes({ auth: () => ({ audience: "a", policy: { allow: [`arn:aws:iam::${A}:user/alice`] } }), snapshot: () => snapshot }));
-    app.all("*", (c) => c.text("forwarded"));
-    expect(await (await app.request("/.well-known/sts-gate/health")).json()).toEqual({ ok: true });
-    expect((await app.request("/.well-known/sts-gate/other")).status).toBe(404);
-    expect(await (await app.request("/elsewhere")).text()).toBe("forwarded");
-  });
-});

@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
-import type { GateWorker } from "../../src/app";
+import type { GateWorker } from "../../src/gate/dispatch";
 
 /** The test gate's env (wrangler.toml [env.test]) with STS and the echo origin counted, not replaced. */
 export function countedEnv(overrides: Record<string, unknown> = {}) {

@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import { createGateApp, type GateAppOptions } from "../../src/app";
+import { createGateApp, type GateAppOptions } from "../../src/gate/dispatch";
 import { REVOCATIONS_PATH } from "../../src/revocation/paths";
 import { REVOCATION_PREFIX } from "../../src/revocation/store";
 import { bearer, mintToken } from "./tokens";

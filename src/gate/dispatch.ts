@@ -1,0 +1,111 @@
+/**
+ * The gate's one request path. Every request is classified once (routes.ts), handled by the
+ * handler of its class, and finished by one step: the error as problem+json, CORS, the request
+ * id, HEAD, and exactly one decision line with the status the client got.
+ */
+import type { GateEnv } from "../config.ts";
+import { admittedOrigin, preflightResponse, withCorsHeaders } from "../cors.ts";
+import { GateProblem } from "../problem.ts";
+import { errorResponse } from "../problem.ts";
+import { metricsDataset } from "../observe/metrics.ts";
+import { Decision, REQUEST_ID_HEADER, requestIdFrom } from "../observe/decision.ts";
+import { logMisconfiguration, Misconfiguration } from "../observe/misconfigured.ts";
+import { gateRoute } from "./handlers/admin.ts";
+import { RequestContext } from "./handlers/context.ts";
+import { healthResponse } from "./handlers/health.ts";
+import { forwardPublic, proxy } from "./handlers/proxy.ts";
+import { classify, type Route } from "./routes.ts";
+import { configFor, GateState, type GateAppOptions, type Runtime } from "./runtime.ts";
+
+export type { GateAppOptions };
+
+/** The Worker: `export default createGateApp()`. */
+export interface GateWorker {
+  /** `env` is checked whole by the configuration schema (src/config.ts), so any object is taken. */
+  fetch(request: Request, env?: object, ctx?: ExecutionContext): Promise<Response>;
+}
+
+export function createGateApp(options: GateAppOptions = {}): GateWorker {
+  const state = new GateState(options);
+  return {
+    async fetch(request, env, ctx) {
+      const prepared = await configFor(env as GateEnv | undefined);
+      const ready = prepared instanceof Misconfiguration ? prepared : state.runtimeFor(prepared);
+      return serve(request, env as GateEnv | undefined, ctx, ready);
+    },
+  };
+}
+
+async function serve(request: Request, env: GateEnv | undefined, execution: ExecutionContext | undefined, ready: Runtime | Misconfiguration): Promise<Response> {
+  const url = new URL(request.url);
+  const decision = new Decision(requestIdFrom(request.headers), request.method, url.pathname);
+  let route: Route | undefined;
+  let response: Response;
+  let failure: unknown;
+  try {
+    route = classify(request, url, ready);
+    response = await handle(route, request, url, ready, decision, env, execution);
+  } catch (error) {
+    failure = error;
+    response = errorResponse(error, decision.requestId);
+  }
+  const app = route !== undefined && "app" in route ? route.app : undefined;
+  // A preflight's answer is all CORS already; every other answer gets the gate's CORS headers only.
+  const answer = route?.kind === "preflight" && failure === undefined ? response : withCorsHeaders(response, app && admittedOrigin(request.headers, app.corsAllowedOrigins));
+  decision.finish({ status: answer.status, error: failure });
+  // A fetched response's headers are immutable: it is re-wrapped once, for the request id (and,
+  // for HEAD, without a body). A response the gate made is changed in place.
+  const forwarded = failure === undefined && (route?.kind === "proxy" || route?.kind === "public") && answer === response;
+  const out = request.method === "HEAD" ? new Response(null, answer) : forwarded ? new Response(answer.body, answer) : answer;
+  out.headers.set(REQUEST_ID_HEADER, decision.requestId);
+  return out;
+}
+
+async function handle(
+  route: Route,
+  request: Request,
+  url: URL,
+  ready: Runtime | Misconfiguration,
+  decision: Decision,
+  env: GateEnv | undefined,
+  execution: ExecutionContext | undefined,
+): Promise<Response> {
+  switch (route.kind) {
+    case "health":
+      decision.served("health");
+      return healthResponse(route.ready);
+    case "misconfigured": {
+      logMisconfiguration(route.failure, decision.requestId);
+      // The audience may itself be what is wrong; the data point is still written, under what there is.
+      decision.sink = { metrics: metricsDataset(env?.METRICS), audience: typeof env?.AUDIENCE === "string" ? env.AUDIENCE : "" };
+      const problem = new GateProblem("misconfigured", `The gate's configuration is invalid (${route.failure.settings.join(", ") || "the environment"}); its logs say why.`);
+      decision.finish({ status: problem.status, error: problem, settings: route.failure.settings });
+      return problem.getResponse();
+    }
+    case "noApp":
+      // Rule `appByHost`: no token is read, KV is not touched, STS is not called.
+      throw new GateProblem("no_app", "No app of this gate serves this host and path.");
+    default:
+      break;
+  }
+  const runtime = ready as Runtime;
+  const app = runtime.of(route.app);
+  decision.app = route.app.name;
+  decision.sink = { metrics: runtime.config.metrics, audience: route.app.audience };
+  const ctx = new RequestContext(request, url, runtime, decision, execution);
+  switch (route.kind) {
+    case "jwks":
+      decision.served("jwks");
+      // Public keys are public: no token needed, and origins' verifiers may cache them.
+      return new Response(runtime.signer?.jwksBody ?? `{"keys":[]}`, { headers: { "content-type": "application/json", "cache-control": "public, max-age=300" } });
+    case "preflight":
+      decision.served("preflight");
+      return preflightResponse(route.origin, request.headers.get("access-control-request-headers"));
+    case "gate":
+      return gateRoute(ctx, app);
+    case "public":
+      return forwardPublic(ctx, app);
+    case "proxy":
+      return proxy(ctx, app);
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * The one classification of a request, in an explicit order (oauth2-proxy's router, Pomerium's
+ * routes): misconfiguration first, then the gate's own paths, then the app the host and path
+ * pick, then what that app does with it. Every request is classified once; each rule that
+ * decides a class lives here and nowhere else.
+ */
+import { admittedOrigin, isPreflight } from "../cors.ts";
+import { isLoopbackHost } from "../edge/dev-wiring.ts";
+import { Misconfiguration } from "../observe/misconfigured.ts";
+import { isGatePath } from "../revocation/paths.ts";
+import { appsForHost, matchApp, type AppConfig } from "./apps.ts";
+import type { Runtime } from "./runtime.ts";
+
+/** For uptime checks: no token, never reaches STS or the origin. */
+export const HEALTH_PATH = "/.well-known/sts-gate/health";
+/** Where the gate publishes its assertion keys; answered before authentication, on every app's hosts. */
+export const JWKS_PATH = "/.well-known/jwks.json";
+
+export type Route =
+  /** An invalid configuration, or development wiring addressed by another host. */
+  | { kind: "misconfigured"; failure: Misconfiguration }
+  | { kind: "health"; ready: Runtime | Misconfiguration }
+  /** No app serves the host and path: 404 no_app, before any token work. */
+  | { kind: "noApp" }
+  | { kind: "jwks"; app: AppConfig }
+  /** Under /.well-known/sts-gate/: the admin API, or 404/405. Never forwarded. */
+  | { kind: "gate"; app: AppConfig }
+  | { kind: "preflight"; app: AppConfig; origin: string }
+  /** A public path of the app: forwarded without verification. */
+  | { kind: "public"; app: AppConfig }
+  | { kind: "proxy"; app: AppConfig };
+
+/**
+ * Whether requests to this host are served, or refused as misconfigured: an invalid
+ * configuration, or development wiring (rule `devWiringLoopbackOnly`) addressed by a host that
+ * is not a loopback one. Health asks exactly this question.
+ */
+/**
+ * Every spelling isGatePath reads as the gate's has one of these: an escape, a `;` parameter,
+ * repeated slashes, or `/.well-known` (in any case; a segment of dots before it folds away, and
+ * trailing dots after it). The URL parser has escaped everything else that folds (NUL, `ſ`), so
+ * the full reading runs only for the few paths that could need it.
+ */
+const GATE_PATH_HINT = /%|;|\/\/|\/\.well-known/i;
+
+function mayBeGatePath(pathname: string): boolean {
+  return GATE_PATH_HINT.test(pathname);
+}
+
+export function readiness(ready: Runtime | Misconfiguration, hostname: string): Runtime | Misconfiguration {
+  if (ready instanceof Misconfiguration) return ready;
+  return ready.devWiring !== undefined && !isLoopbackHost(hostname) ? ready.devWiring : ready;
+}
+
+export function classify(request: Request, url: URL, prepared: Runtime | Misconfiguration): Route {
+  const { pathname, hostname } = url;
+  const readOnly = request.method === "GET" || request.method === "HEAD";
+  const ready = readiness(prepared, hostname);
+  // Health answers on any host, misconfigured or not: it is how an operator learns which.
+  if (pathname === HEALTH_PATH && readOnly) return { kind: "health", ready };
+  if (ready instanceof Misconfiguration) return { kind: "misconfigured", failure: ready };
+  const apps = ready.config.apps;
+  // Rule `gatePrefix`: the gate's own paths, in every spelling, on every host an app serves.
+  if ((pathname === JWKS_PATH && readOnly) || mayBeGatePath(pathname)) {
+    const app = matchApp(apps, hostname, pathname) ?? appsForHost(apps, hostname)[0];
+    if (pathname === JWKS_PATH && readOnly) return app === undefined ? { kind: "noApp" } : { kind: "jwks", app };
+    if (isGatePath(pathname)) return app === undefined ? { kind: "noApp" } : { kind: "gate", app };
+  }
+  // Rule `appByHost` (ATTACKS #26): the URL the runtime saw, never a header.
+  const app = matchApp(apps, hostname, pathname);
+  if (app === undefined) return { kind: "noApp" };
+  const origin = admittedOrigin(request.headers, app.corsAllowedOrigins);
+  if (isPreflight(request, origin)) return { kind: "preflight", app, origin };
+  // Rule `publicPathsStrict` (ATTACKS #30).
+  if (app.publicPaths.some((matches) => matches(pathname))) return { kind: "public", app };
+  return { kind: "proxy", app };
+}

@@ -1,5 +1,8 @@
+import { parse } from "smol-toml";
 import { describe, expect, it } from "vitest";
 import { runDoctor } from "../../src/cli/doctor";
+// The repository's own configuration, as committed: what `npm run deploy` deploys.
+import REPOSITORY_TOML from "../../wrangler.toml?raw";
 
 /** A sound top-level configuration; each case below breaks one thing. */
 const SOUND = `
@@ -124,5 +127,23 @@ AUDIENCE = "payments-api-staging"
     // The committed [env.dev]/[env.test] wire the emulator in; the doctor must say so.
     const dev = doctor(`[[env.dev.services]]\nbinding = "STS"\nservice = "sts-emulator"\n[env.dev.vars]\nAUDIENCE = "x"`, "dev");
     expect(dev.problems.some((p) => p.includes(": STS: "))).toBe(true);
+  });
+});
+
+describe("the repository's own wrangler.toml (ATTACKS #23)", () => {
+  it("binds no STS and holds no key at the top level: the doctor finds only the two placeholders a deployer fills in", () => {
+    const out = doctor(REPOSITORY_TOML, "");
+    expect(out.exitCode).toBe(1);
+    expect(out.problems.map((p) => p.split(": ")[1])).toEqual(["IDENTITY_CACHE", "ORIGIN_URL"]);
+    expect(out.problems[0]).toMatch(/placeholder 0{32}/);
+    expect(out.problems[1]).toMatch(/origin\.example\.com is an example or local host/);
+  });
+
+  it("deploys dev and test under their own Worker names, never the production one", () => {
+    const doc = parse(REPOSITORY_TOML) as { name: string; env: Record<string, { name?: string }> };
+    const names = [doc.name, doc.env.dev?.name, doc.env.test?.name];
+    expect(names).toEqual(["sts-gate", "sts-gate-dev", "sts-gate-test"]);
+    // And the doctor refuses both as they stand: they wire in the emulator.
+    for (const env of ["dev", "test"]) expect(doctor(REPOSITORY_TOML, env).problems.some((p) => p.includes(": STS: "))).toBe(true);
   });
 });

@@ -185,5 +185,48 @@ describe("STS answers that only look right", () => {
     const declared = () => new Response(padded, { headers: { "content-type": "application/json", "content-length": String(padded.length) } });
     expect(await through(declared)).toEqual({ status: 503, code: "sts_bad_response" });
   });
+
+  it("a body longer than the Content-Length it declares is still held to 64 KiB", async () => {
+    const padded = identityJson.replace("{", `{${" ".repeat(70 * 1024)}`);
+    const understated = () => new Response(padded, { headers: { "content-type": "application/json", "content-length": "1000" } });
+    expect(await through(understated)).toEqual({ status: 503, code: "sts_bad_response" });
+  });
+
+  it("a declared Content-Length over 64 KiB is refused at once, without reading the body", async () => {
+    let pulled = 0;
+    // A body that never ends: reading it would wait for the deadline (sts_timeout).
+    const endless = () =>
+      new Response(new ReadableStream({ pull: () => void pulled++ }), { headers: { "content-type": "application/json", "content-length": "10000000" } });
+    expect(await through(endless)).toEqual({ status: 503, code: "sts_bad_response" });
+    expect(pulled).toBeLessThanOrEqual(1);
+  });
+
+  it("HTTP 429 → 503 sts_throttled", async () => {
+    expect(await through(() => new Response("", { status: 429 }))).toEqual({ status: 503, code: "sts_throttled" });
+  });
+});
+
+describe("the request the gate sends STS (rule rebuildUpstream, ATTACKS #1, #6, #8)", () => {
+  it("is a GET with no body, to the endpoint table's host for the token, that follows no redirect", async () => {
+    const { createGateApp } = await import("../../src/app");
+    const seen: Request[] = [];
+    const sts = {
+      fetch: async (input: RequestInfo, init?: RequestInit) => {
+        seen.push(new Request(input, init));
+        return new Response("", { status: 503 });
+      },
+    } as unknown as Fetcher;
+    const token = await mintToken("alice", { region: "eu-west-1" });
+    await createGateApp().fetch(new Request("https://localhost/x", { method: "POST", body: "the caller's body", headers: bearer(token) }), { ...env, STS: sts }, {
+      waitUntil() {},
+      passThroughOnException() {},
+    } as unknown as ExecutionContext);
+    expect(seen).toHaveLength(1);
+    const sent = seen[0]!;
+    expect(new URL(sent.url).host).toBe("sts.eu-west-1.amazonaws.com");
+    expect(sent.method).toBe("GET");
+    expect(sent.body).toBeNull();
+    expect(sent.redirect).toBe("manual");
+  });
 });
 

@@ -28,6 +28,13 @@ const EDGE_TESTS = [
   "test/policy/properties.test.ts",
   "test/integration/assertion-keys.test.ts",
 ];
+/**
+ * The tests that bound the matchers' work by counted steps on inputs small enough for a
+ * backtracking matcher to finish; the integration tests' larger inputs would hang one.
+ */
+const LINEAR_TESTS = ["test/wildcard.test.ts", "test/policy/rules.test.ts"];
+/** The endpoint table's tests (ATTACKS #1), and the token tests that look hosts up in it. */
+const ENDPOINT_TESTS = ["test/sts-endpoints.test.ts", "test/token/presigned-url.test.ts", "test/token/validate.test.ts"];
 /** The revocation tests (ATTACKS #24). */
 const REVOCATION_TESTS = ["test/integration/revocation.test.ts", "test/revocation/revocation.test.ts"];
 
@@ -67,6 +74,14 @@ const ALL: Mutant[] = [
   { rule: "presignedUrlShape: no port", file: "src/token/presigned-url.ts", find: 'if (authority.includes(":")) {', replace: "if (false) {" },
   { rule: "presignedUrlShape: path /", file: "src/token/presigned-url.ts", find: 'if (path !== "/") {', replace: "if (false) {" },
   { rule: "stsHost: table membership", file: "src/token/presigned-url.ts", find: "const endpoint = lookupStsEndpoint(authority);", replace: 'const endpoint = lookupStsEndpoint(authority) ?? lookupStsEndpoint("sts.amazonaws.com");' },
+  // src/sts-endpoints.ts (ATTACKS #1): the table is the trust boundary
+  { rule: "stsEndpoints: the table frozen", file: "src/sts-endpoints.ts", find: "export const STS_ENDPOINTS: readonly StsEndpoint[] = Object.freeze([", replace: "export const STS_ENDPOINTS: readonly StsEndpoint[] = ([", tests: ENDPOINT_TESTS },
+  { rule: "stsEndpoints: rows frozen", file: "src/sts-endpoints.ts", find: "return regions.map((region) => Object.freeze({ host: hostFor(region), region, partition, ...flags }));", replace: "return regions.map((region) => ({ host: hostFor(region), region, partition, ...flags }));", tests: ENDPOINT_TESTS },
+  { rule: "stsEndpoints: exact lookup", file: "src/sts-endpoints.ts", find: "return BY_HOST.get(host);", replace: 'return BY_HOST.get(host.toLowerCase().replace(/\\.$/, ""));', tests: ENDPOINT_TESTS },
+  { rule: "stsEndpoints: the global host signs for us-east-1", file: "src/sts-endpoints.ts", find: 'Object.freeze({ host: "sts.amazonaws.com", region: "us-east-1"', replace: 'Object.freeze({ host: "sts.amazonaws.com", region: "us-west-2"', tests: ENDPOINT_TESTS },
+  { rule: "stsEndpoints: FIPS hosts only where AWS lists them", file: "src/sts-endpoints.ts", find: '...regional("aws", AWS_FIPS_REGIONS, (r) => `sts-fips.${r}.amazonaws.com`, FIPS),', replace: '...regional("aws", AWS_REGIONS, (r) => `sts-fips.${r}.amazonaws.com`, FIPS),', tests: ENDPOINT_TESTS },
+  { rule: "stsEndpoints: GovCloud in its own partition", file: "src/sts-endpoints.ts", find: '...regional("aws-us-gov", GOV_REGIONS, (r) => `sts.${r}.amazonaws.com`, FIPS),', replace: '...regional("aws", GOV_REGIONS, (r) => `sts.${r}.amazonaws.com`, FIPS),', tests: ENDPOINT_TESTS },
+  { rule: "stsEndpoints: China in its own partition", file: "src/sts-endpoints.ts", find: '...regional("aws-cn", CN_REGIONS, (r) => `sts.${r}.amazonaws.com.cn`, PLAIN),', replace: '...regional("aws", CN_REGIONS, (r) => `sts.${r}.amazonaws.com.cn`, PLAIN),', tests: ENDPOINT_TESTS },
   // src/token/query.ts
   { rule: "strictQuery: name=value", file: "src/token/query.ts", find: 'if (eq === -1) throw new GateError("query_malformed"', replace: 'if (false) throw new GateError("query_malformed"' },
   { rule: "strictQuery: empty name", file: "src/token/query.ts", find: 'if (rawName === "") throw', replace: "if (false) throw" },
@@ -91,6 +106,14 @@ const ALL: Mutant[] = [
   { rule: "lifetime: 15 minutes", file: "src/token/validate.ts", find: "if (now >= expiresAt) throw", replace: "if (false) throw" },
   // src/sts/exchange.ts
   { rule: "rebuildUpstream: exact headers", file: "src/sts/exchange.ts", find: 'headers: { [AUDIENCE_HEADER]: audience, accept: "application/json" },', replace: 'headers: { [AUDIENCE_HEADER]: audience },' },
+  { rule: "rebuildUpstream: the endpoint table's host", file: "src/sts/exchange.ts", find: "`https://${token.endpoint.host}/?${query}`", replace: "`https://sts.amazonaws.com/?${query}`" },
+  { rule: "rebuildUpstream: GET", file: "src/sts/exchange.ts", find: '    method: "GET",\n    headers: { [AUDIENCE_HEADER]', replace: '    method: "POST",\n    headers: { [AUDIENCE_HEADER]' },
+  { rule: "rebuildUpstream: no body", file: "src/sts/exchange.ts", find: '    method: "GET",\n    headers: { [AUDIENCE_HEADER]', replace: '    method: "POST",\n    body: query,\n    headers: { [AUDIENCE_HEADER]' },
+  { rule: "rebuildUpstream: redirects not followed", file: "src/sts/exchange.ts", find: '    redirect: "manual",\n    signal,', replace: '    redirect: "follow",\n    signal,' },
+  { rule: "stsLimits: the STS deadline", file: "src/sts/exchange.ts", find: "return await withDeadline(exchange(), { ms: options.timeoutMs,", replace: "return await withDeadline(exchange(), { ms: options.timeoutMs * 60," },
+  { rule: "stsLimits: 64 KiB on a declared Content-Length", file: "src/sts/exchange.ts", find: 'if (bytes.byteLength > max) throw new GateError("sts_bad_response"', replace: 'if (false) throw new GateError("sts_bad_response"' },
+  { rule: "stsLimits: a declared Content-Length over 64 KiB refused unread", file: "src/sts/exchange.ts", find: "  if (declared > max) {", replace: "  if (false) {" },
+  { rule: "stsResponse: HTTP 429 is sts_throttled", file: "src/sts/exchange.ts", find: 'if (status === 429) throw new GateError("sts_throttled"', replace: 'if (false) throw new GateError("sts_throttled"' },
   { rule: "stsResponse: redirects fail", file: "src/sts/exchange.ts", find: "if (status >= 300 && status < 400) {", replace: "if (false) {" },
   { rule: "stsResponse: JSON content type", file: "src/sts/exchange.ts", find: 'if (!isJson(response)) throw new GateError("sts_bad_response", "STS answered 200', replace: 'if (false) throw new GateError("sts_bad_response", "STS answered 200' },
   { rule: "stsResponse: exact schema", file: "src/sts/exchange.ts", find: "const GetCallerIdentityResponse = z.strictObject({\n  GetCallerIdentityResponse: z.strictObject({\n    GetCallerIdentityResult: z.strictObject({", replace: "const GetCallerIdentityResponse = z.object({\n  GetCallerIdentityResponse: z.object({\n    GetCallerIdentityResult: z.object({" },
@@ -109,11 +132,22 @@ const ALL: Mutant[] = [
   { rule: "policy: accounts allowlist", file: "src/policy/evaluate.ts", find: "if (!accounts.has(identity.account)) return denied(", replace: "if (false) return denied(" },
   { rule: "policy: deny wins over allow", file: "src/policy/evaluate.ts", find: "if (d.match(identity.principal)) return denied(", replace: "if (false) return denied(" },
   { rule: "policy: unique-ID pin", file: "src/policy/evaluate.ts", find: "if (uniqueIdOf(identity) !== pinned) return denied(", replace: "if (false) return denied(" },
+  { rule: "policy: deny in any letter case", file: "src/policy/evaluate.ts", find: "compileEntry(entry, { ignoreCase: true })", replace: "compileEntry(entry)" },
+  { rule: "policy: pin keys folded", file: "src/policy/evaluate.ts", find: "[arn.toLowerCase(), id]", replace: "[arn, id]" },
+  { rule: "policy: pin lookup folds case", file: "src/policy/evaluate.ts", find: "const pinned = pins.get(identity.principal.toLowerCase());", replace: "const pinned = pins.get(identity.principal);" },
   { rule: "policy: rule methods", file: "src/policy/evaluate.ts", find: "if (rule.methods !== undefined && !rule.methods.has(request.method)) {", replace: "if (false) {" },
   { rule: "policy: rule paths", file: "src/policy/evaluate.ts", find: "if (!rule.paths.some((p) => p.match(path))) {", replace: "if (false) {" },
   // src/origin/verify.ts (the origin's check of the gate's assertion)
   { rule: "verifyCaller: htm", file: "src/origin/verify.ts", find: "if (payload.htm !== request.method) {", replace: "if (false) {" },
   { rule: "verifyCaller: htu", file: "src/origin/verify.ts", find: "if (payload.htu !== target) {", replace: "if (false) {" },
+  { rule: "verifyCaller: algorithms", file: "src/origin/verify.ts", find: "      algorithms: [...(options.algorithms ?? ASSERTION_ALGORITHMS)],\n", replace: "" },
+  { rule: "verifyCaller: typ", file: "src/origin/verify.ts", find: "      typ: ASSERTION_TYP,\n", replace: "" },
+  { rule: "verifyCaller: issuer", file: "src/origin/verify.ts", find: "      issuer: options.issuer,\n", replace: "" },
+  { rule: "verifyCaller: audience", file: "src/origin/verify.ts", find: "      audience: options.audience,\n", replace: "" },
+  { rule: "verifyCaller: fails closed without an issuer", file: "src/origin/verify.ts", find: 'if (typeof options.issuer !== "string" || options.issuer === "") throw', replace: "if (false) throw" },
+  { rule: "verifyCaller: fails closed without an audience", file: "src/origin/verify.ts", find: 'if (typeof options.audience !== "string" || options.audience === "") throw', replace: "if (false) throw" },
+  { rule: "verifyCaller: principal_type", file: "src/origin/verify.ts", find: "if (!(CALLER_PRINCIPAL_TYPES as readonly string[]).includes(principalType)) {", replace: "if (false) {" },
+  { rule: "verifyCaller: account", file: "src/origin/verify.ts", find: "if (!/^\\d{12}$/.test(account)) throw new CallerVerificationError(", replace: "if (false) throw new CallerVerificationError(" },
   // src/forward.ts
   // src/edge/header-hygiene.ts (ATTACKS #15–#19)
   { rule: "headerHygiene: Authorization", file: "src/edge/header-hygiene.ts", find: '  { name: "authorization", reason:', replace: '  { name: "x-unused-1", reason:', tests: EDGE_TESTS },
@@ -147,10 +181,17 @@ const ALL: Mutant[] = [
   // src/edge/method-override.ts (ATTACKS #17)
   { rule: "noMethodOverrideParameter", file: "src/edge/method-override.ts", find: 'if (name.toLowerCase() === "_method") {', replace: "if (false) {", tests: EDGE_TESTS },
   { rule: "noMethodOverrideParameter: checked before forwarding", file: "src/forward.ts", find: "  checkNoMethodOverride(incoming.search);\n", replace: "", tests: EDGE_TESTS },
-  // src/wildcard.ts (ATTACKS #21): a backtracking matcher hangs the pathological-pattern tests
-  { rule: "linearWildcard: no backtracking", file: "src/wildcard.ts", find: "export function wildcardMatch(pattern: string, text: string): boolean {\n", replace: 'export function wildcardMatch(pattern: string, text: string): boolean {\n  const bt = (p: number, t: number): boolean => p === pattern.length ? t === text.length : pattern[p] === "*" ? bt(p + 1, t) || (t < text.length && bt(p, t + 1)) : t < text.length && pattern[p] === text[t] && bt(p + 1, t + 1);\n  return bt(0, 0);\n', tests: EDGE_TESTS },
-  { rule: "linearWildcard: ** segments without backtracking", file: "src/wildcard.ts", find: "export function compileSequence<T>(pattern: ReadonlyArray<((element: T) => boolean) | typeof STAR>): (text: readonly T[]) => boolean {\n", replace: "export function compileSequence<T>(pattern: ReadonlyArray<((element: T) => boolean) | typeof STAR>): (text: readonly T[]) => boolean {\n  const bt = (p: number, t: number, text: readonly T[]): boolean => p === pattern.length ? t === text.length : pattern[p] === STAR ? bt(p + 1, t, text) || (t < text.length && bt(p, t + 1, text)) : t < text.length && (pattern[p] as (e: T) => boolean)(text[t]!) && bt(p + 1, t + 1, text);\n  return (text) => bt(0, 0, text);\n", tests: EDGE_TESTS },
+  // src/wildcard.ts (ATTACKS #21): a backtracking matcher (counting its steps as the real one
+  // does) exceeds the step bounds of the tests on hostile patterns
+  { rule: "linearWildcard: no backtracking", file: "src/wildcard.ts", find: "export function wildcardMatch(pattern: string, text: string): boolean {\n", replace: 'export function wildcardMatch(pattern: string, text: string): boolean {\n  const bt = (p: number, t: number): boolean => (matcherWork.steps++, p === pattern.length ? t === text.length : pattern[p] === "*" ? bt(p + 1, t) || (t < text.length && bt(p, t + 1)) : t < text.length && pattern[p] === text[t] && bt(p + 1, t + 1));\n  return bt(0, 0);\n', tests: LINEAR_TESTS },
+  { rule: "linearWildcard: ** segments without backtracking", file: "src/wildcard.ts", find: "export function compileSequence<T>(pattern: ReadonlyArray<((element: T) => boolean) | typeof STAR>): (text: readonly T[]) => boolean {\n", replace: "export function compileSequence<T>(pattern: ReadonlyArray<((element: T) => boolean) | typeof STAR>): (text: readonly T[]) => boolean {\n  const bt = (p: number, t: number, text: readonly T[]): boolean => (matcherWork.steps++, p === pattern.length ? t === text.length : pattern[p] === STAR ? bt(p + 1, t, text) || (t < text.length && bt(p, t + 1, text)) : t < text.length && (pattern[p] as (e: T) => boolean)(text[t]!) && bt(p + 1, t + 1, text));\n  return (text) => bt(0, 0, text);\n", tests: LINEAR_TESTS },
   { rule: "policy: request path segment cap", file: "src/policy/match.ts", find: '  if (decoded.split("/").length - 1 > MAX_PATH_SEGMENTS) return null;\n', replace: "", tests: EDGE_TESTS },
+  // policyPath (ATTACKS #20): a path origins could read differently matches no paths glob
+  { rule: "policyPath: encoded '/' and '\\'", file: "src/policy/match.ts", find: "  if (/%(2f|5c)/i.test(pathname)) return null;\n", replace: "", tests: EDGE_TESTS },
+  { rule: "policyPath: control characters", file: "src/policy/match.ts", find: "\\x00-\\x1f\\x7f]/.test(decoded)", replace: "]/.test(decoded)", tests: EDGE_TESTS },
+  { rule: "policyPath: '%' after decoding", file: "src/policy/match.ts", find: "/[\\\\%", replace: "/[\\\\", tests: EDGE_TESTS },
+  { rule: "policyPath: '\\' after decoding", file: "src/policy/match.ts", find: "/[\\\\%", replace: "/[%", tests: EDGE_TESTS },
+  { rule: "policyPath: '..;' segments", file: "src/policy/match.ts", find: "%;\\x00-\\x1f", replace: "%\\x00-\\x1f", tests: EDGE_TESTS },
   { rule: "policy: glob segment cap", file: "src/policy/schema.ts", find: "  if (glob.split(\"/\").length - 1 > MAX_GLOB_SEGMENTS) return `must have at most ${MAX_GLOB_SEGMENTS} segments`;\n", replace: "", tests: EDGE_TESTS },
   // src/rate-limit-key.ts (ATTACKS #22)
   { rule: "rateLimitKeyPerSlash64", file: "src/verify/rate-limit-key.ts", find: 'return `${groups.slice(0, 4).map((g) => g.toString(16)).join(":")}::/64`;', replace: 'return groups.map((g) => g.toString(16)).join(":");', tests: EDGE_TESTS },
@@ -173,6 +214,9 @@ const ALL: Mutant[] = [
   { rule: "refusedTokenMemory", file: "src/verify/verifier.ts", find: 'if (error instanceof GateError && error.code === "sts_refused") memory.refused.set(', replace: "if (false) memory.refused.set(" },
   { rule: "refusedTokenMemory: checked before the local rules", file: "src/verify/verifier.ts", find: "        if (refusal) throw new GateError(refusal.code, refusal.detail);", replace: "" },
   { rule: "kvMinimumTtl", file: "src/verify/kv-store.ts", find: "if (expiration < Math.ceil(now / 1000) + KV_MIN_TTL_SECONDS) return;", replace: "" },
+  { rule: "kvEntry: re-checked as STS's answer", file: "src/verify/kv-store.ts", find: "const answer: StsAnswer = { arn: entry.arn, account: entry.account, userId: entry.userId };", replace: 'const answer: StsAnswer = { arn: entry.arn, account: entry.arn.split(":")[4]!, userId: entry.userId };' },
+  { rule: "kvEntry: stored for this token's expiry", file: "src/verify/kv-store.ts", find: "if (entry.expiresAt !== token.expiresAt || now >= token.expiresAt) return undefined;", replace: "if (now >= token.expiresAt) return undefined;" },
+  { rule: "kvEntry: not past the token's expiry", file: "src/verify/kv-store.ts", find: "if (entry.expiresAt !== token.expiresAt || now >= token.expiresAt) return undefined;", replace: "if (entry.expiresAt !== token.expiresAt) return undefined;" },
   { rule: "sharedInflightCalls", file: "src/verify/single-flight.ts", find: "    if (pending) return { value: await pending, shared: true };\n", replace: "" },
   { rule: "isolateMemory: entries expire with their tokens", file: "src/verify/lru.ts", find: "    if (now >= hit.expiresAt) return undefined;", replace: "" },
   { rule: "isolateMemory: bounded", file: "src/verify/lru.ts", find: "    if (this.map.size > this.max) {", replace: "    if (false) {" },

@@ -121,6 +121,8 @@ describe("policyPath", () => {
     ["an encoded '/' that decodes to an innocent-looking path", "/deploy%2Fapp"],
     ["an encoded '/' in lower case", "/deploy/..%2fadmin"],
     ["an encoded '\\'", "/deploy/..%5Cadmin"],
+    // The URL parser turns a raw '\\' into '/' for https: URLs, but policyPath takes any pathname.
+    ["a raw '\\'", "/deploy\\..\\admin"],
     ["a servlet '..;' segment", "/deploy/..;/admin"],
     ["a servlet '.;' segment", "/deploy/.;x/admin"],
     ["an encoded '..;' segment", "/deploy/%2e%2e;/admin"],
@@ -373,6 +375,12 @@ describe("compilePolicy: unique-ID pinning", () => {
 
   it("finds the pin regardless of the key's case (one IAM role per name, whatever the case)", () => {
     expect(pinned({ [`arn:aws:iam::${A}:role/Deployer`]: "AROAEMULATORDEPLOYER2" }).decide(deployer, GET("/")).allowed).toBe(false);
+  });
+
+  it("finds the pin regardless of the principal's case", () => {
+    const Deployer = who({ arn: `arn:aws:sts::${A}:assumed-role/Deployer/ci-run-42`, account: A, userId: "AROAEMULATORDEPLOYER1:ci-run-42" });
+    const p = pinned({ [`arn:aws:iam::${A}:role/deployer`]: "AROAEMULATORDEPLOYER2" });
+    expect(p.decide(Deployer, GET("/"))).toMatchObject({ allowed: false, reason: `UserId does not carry the pinned unique ID for arn:aws:iam::${A}:role/Deployer` });
   });
 
   it("leaves principals without a pin entry unaffected", () => {

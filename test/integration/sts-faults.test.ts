@@ -133,7 +133,7 @@ describe("STS refusing the caller: 401, remembered until the token expires", () 
 
 describe("STS unreachable", () => {
   it("a connection reset → 503 sts_unreachable, not forwarded", async () => {
-    const { createGateApp } = await import("../../src/app");
+    const { createGateApp } = await import("../../src/gate/dispatch");
     const reset = { fetch: () => Promise.reject(new TypeError("Network connection lost.")) } as unknown as Fetcher;
     const res = await createGateApp().fetch(
       new Request("https://localhost/x", { headers: bearer(await mintToken("alice")) }),
@@ -154,7 +154,7 @@ describe("STS answers that only look right", () => {
   });
 
   async function through(sts: (request: Request) => Response) {
-    const { createGateApp } = await import("../../src/app");
+    const { createGateApp } = await import("../../src/gate/dispatch");
     const res = await createGateApp().fetch(
       new Request("https://localhost/x", { headers: bearer(await mintToken("alice")) }),
       { ...env, STS: { fetch: async (input: RequestInfo, init?: RequestInit) => sts(new Request(input, init)) } as unknown as Fetcher },
@@ -208,7 +208,7 @@ describe("STS answers that only look right", () => {
 
 describe("the request the gate sends STS (rule rebuildUpstream, ATTACKS #1, #6, #8)", () => {
   it("is a GET with no body, to the endpoint table's host for the token, that follows no redirect", async () => {
-    const { createGateApp } = await import("../../src/app");
+    const { createGateApp } = await import("../../src/gate/dispatch");
     const seen: Request[] = [];
     const sts = {
       fetch: async (input: RequestInfo, init?: RequestInit) => {

@@ -1,7 +1,7 @@
 /**
  * The rules of `sts-gate proxy` (src/cli/proxy.ts) that decide, as pure functions with no Node
  * import, so they are tested (and mutated) beside the gate: where it may listen, which requests
- * it forwards, and how long it reuses a token. SECURITY.md, ATTACKS #35–#37.
+ * it forwards, and how long it reuses a token. SECURITY.md, ATTACKS #29.
  */
 import type { GateToken } from "../client/token.ts";
 

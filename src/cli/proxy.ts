@@ -7,7 +7,7 @@
  * every few minutes, not one per request.
  *
  * A local port that adds your identity to whatever reaches it is a target (SECURITY.md,
- * ATTACKS #35–#37): it listens on loopback only (`proxyLoopbackOnly`), answers a request whose
+ * ATTACKS #29): it listens on loopback only (`proxyLoopbackOnly`), answers a request whose
  * Host is not its own address with 403 (`proxyHostCheck`, DNS rebinding), and a request whose
  * Origin is not its own or one given by --allow-origin with 403 (`proxyOriginCheck`, cross-site
  * requests from a web page), both before anything is forwarded. No token is ever printed.

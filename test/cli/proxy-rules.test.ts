@@ -3,7 +3,7 @@ import type { GateToken } from "../../src/client/token";
 import { loopbackAddress, ownAddresses, PROXY_TOKEN_REUSE_MS, proxyRefusal, TokenSource } from "../../src/cli/proxy-rules";
 
 /**
- * The rules of `sts-gate proxy` (issue 22, ATTACKS #35–#37) as pure functions; the proxy itself,
+ * The rules of `sts-gate proxy` (issue 22, ATTACKS #29) as pure functions; the proxy itself,
  * against the gate in workerd: test/proxy/proxy.test.ts (project node).
  */
 describe("proxyLoopbackOnly", () => {

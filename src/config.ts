@@ -4,7 +4,7 @@ import { PrivateJwkSchema, PublicJwkSchema } from "./assertion/keys.ts";
 import type { AssertionSettings } from "./assertion/signer.ts";
 import { CorsAllowedOriginsSchema } from "./cors.ts";
 import { formatIssuePath } from "./issue-path.ts";
-import { appSchema, checkAppList, compileApp, compilePublicPaths, type AppConfig } from "./gate/apps.ts";
+import { appSchema, checkAppList, compileApp, compilePublicPaths, DEFAULT_TOKEN_MAX_AGE_SECONDS, type AppConfig } from "./gate/apps.ts";
 import { compilePolicy, PolicySchema, type CompiledPolicy } from "./policy/index.ts";
 import { list, PrincipalEntrySchema } from "./policy/schema.ts";
 import { DEFAULT_MEMORY_ENTRIES } from "./verify/isolate-cache.ts";
@@ -33,6 +33,13 @@ export interface GateEnv {
   ORIGIN_TIMEOUT_MS?: unknown;
   /** Maximum entries of each in-isolate cache (verified and refused tokens); default 10000. */
   CACHE_MAX_ENTRIES?: unknown;
+  /**
+   * Seconds after its X-Amz-Date a token is honoured, 60 to 900; default 900 (what STS honours).
+   * With APPS, each app's `tokenMaxAgeSeconds`.
+   */
+  TOKEN_MAX_AGE_SECONDS?: unknown;
+  /** `"true"`: answer forward-auth at /.well-known/sts-gate/verify; off by default. With APPS, each app's `forwardAuth`. */
+  FORWARD_AUTH?: unknown;
   /** Optional Workers rate-limiting binding: KV- and STS-bound verifications per client (IPv4 address, IPv6 /64). */
   STS_RATE_LIMITER?: RateLimit;
   /** Optional Workers Analytics Engine dataset: one data point per decision. */
@@ -132,9 +139,23 @@ const OriginTimeout = z.pipe(
   z.int().check(z.gte(100), z.lte(300_000)),
 );
 
+const TokenMaxAge = z.pipe(
+  z.union([z.number(), z.pipe(z.string().check(z.regex(/^\d{1,9}$/, { error: "must be a whole number written in decimal digits" })), z.transform(Number))]),
+  z.int().check(z.gte(60), z.lte(900)),
+);
+
+/** `true` or `false`, as a boolean or as the string a wrangler var or dashboard gives. */
+const Flag = z._default(
+  z.pipe(
+    z.union([z.boolean(), z.enum(["true", "false"], { error: 'must be "true" or "false"' })]),
+    z.transform((v: boolean | "true" | "false") => v === true || v === "true"),
+  ),
+  false,
+);
+
 const AppList = z.pipe(
   JsonText,
-  z.array(appSchema({ audience: Audience, originUrl: OriginUrl, claim: ClaimString, originTimeoutMs: OriginTimeout })).check(
+  z.array(appSchema({ audience: Audience, originUrl: OriginUrl, claim: ClaimString, originTimeoutMs: OriginTimeout, tokenMaxAgeSeconds: TokenMaxAge })).check(
     z.minLength(1, { error: "must list at least one app" }),
     z.maxLength(1000),
     z.superRefine((apps, ctx) => checkAppList(apps, ctx)),
@@ -142,7 +163,9 @@ const AppList = z.pipe(
 );
 
 /** The vars that describe the one app of a gate without APPS. */
-export const SINGLE_APP_VARS = ["AUDIENCE", "ORIGIN_URL", "POLICY", "ASSERTION_AUDIENCE", "ASSERTION_ISSUER", "CORS_ALLOWED_ORIGINS", "ORIGIN_TIMEOUT_MS"] as const;
+export const SINGLE_APP_VARS = [
+  "AUDIENCE", "ORIGIN_URL", "POLICY", "ASSERTION_AUDIENCE", "ASSERTION_ISSUER", "CORS_ALLOWED_ORIGINS", "ORIGIN_TIMEOUT_MS", "TOKEN_MAX_AGE_SECONDS", "FORWARD_AUTH",
+] as const;
 
 /** The gate-wide settings, whichever form the apps take. */
 const SharedSchema = z.object({
@@ -167,6 +190,8 @@ const SingleAppSchema = z.object({
   CORS_ALLOWED_ORIGINS: z.optional(CorsAllowedOriginsSchema),
   ASSERTION_AUDIENCE: z.optional(ClaimString),
   ASSERTION_ISSUER: z.optional(ClaimString),
+  TOKEN_MAX_AGE_SECONDS: z._default(TokenMaxAge, DEFAULT_TOKEN_MAX_AGE_SECONDS),
+  FORWARD_AUTH: Flag,
 });
 
 const AppsSchema = z.object({ APPS: AppList });
@@ -208,6 +233,8 @@ export function parseConfig(env: GateEnv): ConfigResult {
           assertionAudience: e.ASSERTION_AUDIENCE ?? e.ORIGIN_URL.origin,
           corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS ?? new Set(),
           originTimeoutMs: e.ORIGIN_TIMEOUT_MS,
+          tokenMaxAgeMs: e.TOKEN_MAX_AGE_SECONDS * 1000,
+          forwardAuth: e.FORWARD_AUTH,
         },
       ];
       if (e.POLICY.admins !== undefined) {
@@ -250,7 +277,7 @@ function inSettingOrder(issues: string[]): string[] {
 
 const SETTING_ORDER = [
   "IDENTITY_CACHE", "AUDIENCE", "ORIGIN_URL", "POLICY", "STS_TIMEOUT_MS", "ORIGIN_TIMEOUT_MS", "CACHE_MAX_ENTRIES", "STS_RATE_LIMITER", "STS", "ORIGIN",
-  "CORS_ALLOWED_ORIGINS", "ASSERTION_PRIVATE_JWK", "ASSERTION_PREVIOUS_PUBLIC_JWK", "ASSERTION_AUDIENCE", "ASSERTION_ISSUER", "APPS", "ADMINS",
+  "CORS_ALLOWED_ORIGINS", "TOKEN_MAX_AGE_SECONDS", "FORWARD_AUTH", "ASSERTION_PRIVATE_JWK", "ASSERTION_PREVIOUS_PUBLIC_JWK", "ASSERTION_AUDIENCE", "ASSERTION_ISSUER", "APPS", "ADMINS",
 ] as const;
 
 /** The name of the one app a gate without APPS has: logged as `app`. */

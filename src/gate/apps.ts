@@ -26,7 +26,17 @@ export interface AppConfig {
   assertionAudience: string;
   corsAllowedOrigins: ReadonlySet<string>;
   originTimeoutMs: number;
+  /**
+   * Rule `tokenMaxAge`: how long after its X-Amz-Date a token is honoured, from memory, KV or STS
+   * alike; 60 000 to 900 000 ms, default 900 000 (what STS itself honours).
+   */
+  tokenMaxAgeMs: number;
+  /** Rule `forwardAuthOff`: whether /.well-known/sts-gate/verify answers; off by default. */
+  forwardAuth: boolean;
 }
+
+/** What STS itself honours: 15 minutes after X-Amz-Date. */
+export const DEFAULT_TOKEN_MAX_AGE_SECONDS = 900;
 
 /** An app's name: logged as `app`, a metrics blob, and `--app` in the tools. */
 export const APP_NAME = /^[A-Za-z0-9._-]{1,64}$/;
@@ -70,6 +80,7 @@ export interface AppFieldSchemas {
   originUrl: z.ZodMiniType<URL>;
   claim: z.ZodMiniType<string>;
   originTimeoutMs: z.ZodMiniType<number>;
+  tokenMaxAgeSeconds: z.ZodMiniType<number>;
 }
 
 export function appSchema(fields: AppFieldSchemas) {
@@ -93,6 +104,8 @@ export function appSchema(fields: AppFieldSchemas) {
       }))),
     ),
     originTimeoutMs: z.optional(fields.originTimeoutMs),
+    tokenMaxAgeSeconds: z.optional(fields.tokenMaxAgeSeconds),
+    forwardAuth: z.optional(z.boolean()),
   });
 }
 
@@ -141,6 +154,8 @@ export function compileApp(doc: AppDocument, defaults: { originTimeoutMs: number
     assertionAudience: doc.assertionAudience ?? doc.originUrl.origin,
     corsAllowedOrigins: new Set(doc.corsAllowedOrigins ?? []),
     originTimeoutMs: doc.originTimeoutMs ?? defaults.originTimeoutMs,
+    tokenMaxAgeMs: (doc.tokenMaxAgeSeconds ?? DEFAULT_TOKEN_MAX_AGE_SECONDS) * 1000,
+    forwardAuth: doc.forwardAuth === true,
   };
 }
 

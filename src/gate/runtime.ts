@@ -88,6 +88,7 @@ export class GateState {
         cache,
         revocations: snapshot,
         now: options.now,
+        maxAgeMs: app.tokenMaxAgeMs,
       }),
       signer: signer?.forClaims(app.assertionIssuer, app.assertionAudience),
     }));

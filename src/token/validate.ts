@@ -38,7 +38,7 @@ export function validateAuthorization(authorization: string | null | undefined, 
 }
 
 /** Every rule after `bearerToken`, for a token already taken from its header. */
-export function validateToken(token: string, now: number): ValidatedToken {
+export function validateToken(token: string, now: number, maxAgeMs: number = TOKEN_LIFETIME_MS): ValidatedToken {
   const url = parsePresignedUrl(decodeUtf8(decodeBase64url(stripPrefix(token))));
   const params = parseStrictQuery(url.rawQuery);
   const required = requireParameters(params);
@@ -50,7 +50,7 @@ export function validateToken(token: string, now: number): ValidatedToken {
   const signedAt = parseAmzDate(required["X-Amz-Date"]);
   const accessKeyId = checkCredentialScope(required["X-Amz-Credential"], required["X-Amz-Date"], url.endpoint);
   checkExpires(params["X-Amz-Expires"]);
-  const expiresAt = checkLifetime(signedAt, now);
+  const expiresAt = checkLifetime(signedAt, now, maxAgeMs);
   return {
     token,
     endpoint: url.endpoint,
@@ -170,14 +170,25 @@ export function checkExpires(expires: string | undefined): void {
 
 /**
  * Rule `lifetime`: valid from X-Amz-Date (up to a minute early, for skewed clocks) until
- * X-Amz-Date + 15 minutes, which is what STS itself honours whatever X-Amz-Expires says.
+ * X-Amz-Date + 15 minutes, which is what STS itself honours whatever X-Amz-Expires says, or
+ * until X-Amz-Date + `maxAgeMs` when the gate is told a shorter lifetime (rule `tokenMaxAge`).
  * Returns the instant the token expires.
  */
-export function checkLifetime(signedAt: number, now: number): number {
+export function checkLifetime(signedAt: number, now: number, maxAgeMs: number = TOKEN_LIFETIME_MS): number {
   if (signedAt > now + MAX_CLOCK_SKEW_MS) {
     throw new GateError("token_not_yet_valid", "X-Amz-Date is more than 60 seconds in the future.");
   }
-  const expiresAt = signedAt + TOKEN_LIFETIME_MS;
-  if (now >= expiresAt) throw new GateError("token_expired", "The token is more than 15 minutes old.");
+  return checkAge(signedAt, now, maxAgeMs);
+}
+
+/** Rule `tokenMaxAge`: a token older than the limit is expired, however it would be resolved. */
+export function checkAge(signedAt: number, now: number, maxAgeMs: number): number {
+  const expiresAt = signedAt + Math.min(maxAgeMs, TOKEN_LIFETIME_MS);
+  if (now >= expiresAt) throw new GateError("token_expired", `The token is more than ${ageText(maxAgeMs)} old.`);
   return expiresAt;
+}
+
+function ageText(maxAgeMs: number): string {
+  const seconds = Math.floor(Math.min(maxAgeMs, TOKEN_LIFETIME_MS) / 1000);
+  return seconds % 60 === 0 ? `${seconds / 60} minute${seconds === 60 ? "" : "s"}` : `${seconds} seconds`;
 }

@@ -11,6 +11,8 @@ export interface Verified {
   identity: CallerIdentity;
   /** The token's access key (its credential scope): not secret, it joins gate logs to CloudTrail. */
   accessKeyId: string;
+  /** The token's X-Amz-Date (epoch ms): a remembered identity is used only while the token is young enough. */
+  signedAt: number;
 }
 
 /** A verified identity, and where it came from. */

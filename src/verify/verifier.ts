@@ -3,7 +3,7 @@ import { GateError } from "../errors.ts";
 import type { RevocationFacts } from "../revocation/match.ts";
 import { DEFAULT_STS_TIMEOUT_MS, exchangeWithSts, type Fetcher as StsFetch } from "../sts/exchange.ts";
 import { bearerToken } from "../token/bearer.ts";
-import { validateToken, type ValidatedToken } from "../token/validate.ts";
+import { checkAge, TOKEN_LIFETIME_MS, validateToken, type ValidatedToken } from "../token/validate.ts";
 import { cacheKey } from "./cache-key.ts";
 import { IdentityCache, type Resolved } from "./isolate-cache.ts";
 import { readIdentity, storeIdentity } from "./kv-store.ts";
@@ -33,6 +33,11 @@ export interface VerifierOptions {
    * KV read or STS call, then the resolved identity, from memory, KV or STS alike.
    */
   revocations?: { check(facts: RevocationFacts): Promise<void> };
+  /**
+   * Rule `tokenMaxAge`: how long after its X-Amz-Date a token is honoured (TOKEN_MAX_AGE_SECONDS);
+   * at most, and by default, the 15 minutes STS honours.
+   */
+  maxAgeMs?: number;
 }
 
 /** What one verification needs from the request, and what it reports back as it goes. */
@@ -66,6 +71,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const sts = options.sts;
   const stsFetch: StsFetch = sts === undefined ? (req) => fetch(req) : typeof sts === "function" ? sts : (req) => sts.fetch(req);
   const revocations = options.revocations;
+  const maxAgeMs = Math.min(options.maxAgeMs ?? TOKEN_LIFETIME_MS, TOKEN_LIFETIME_MS);
 
   /** KV, then STS: what a token not in this isolate's memory costs, once per token at a time. */
   async function upstream(key: string, token: ValidatedToken, context: VerifyContext): Promise<Resolved> {
@@ -76,8 +82,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
     // 2. KV: another isolate's verification of this very token.
     const fromKv = options.kv ? await readIdentity(options.kv, key, token, now) : undefined;
     if (fromKv) {
-      memory.identities.set(key, { identity: fromKv, accessKeyId }, token.expiresAt);
-      return { identity: fromKv, accessKeyId, cache: "kv" };
+      memory.identities.set(key, { identity: fromKv, accessKeyId, signedAt: token.signedAt }, token.expiresAt);
+      return { identity: fromKv, accessKeyId, signedAt: token.signedAt, cache: "kv" };
     }
     // 3. The STS exchange, then 4. the identity derived from its answer.
     const started = clock();
@@ -92,9 +98,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
     const stsMs = clock() - started;
     // 5. Store: in memory, and in KV for the other isolates, until the token expires.
-    memory.identities.set(key, { identity, accessKeyId }, token.expiresAt);
+    memory.identities.set(key, { identity, accessKeyId, signedAt: token.signedAt }, token.expiresAt);
     if (options.kv) storeIdentity(options.kv, key, identity, token.expiresAt, now, context.waitUntil ?? (() => {}));
-    return { identity, accessKeyId, cache: "miss", stsMs };
+    return { identity, accessKeyId, signedAt: token.signedAt, cache: "miss", stsMs };
   }
 
   return {
@@ -109,21 +115,24 @@ export function createVerifier(options: VerifierOptions): Verifier {
       const remembered = memory.remembered(key, now);
       let resolved: Resolved;
       if (remembered) {
-        resolved = { ...remembered, cache: "memory" };
         trace.accessKeyId = remembered.accessKeyId;
+        // Rule `tokenMaxAge`: a remembered identity is used only while its token is young enough,
+        // whatever lifetime the isolate's memory was given when it was stored.
+        checkAge(remembered.signedAt, now, maxAgeMs);
+        resolved = { ...remembered, cache: "memory" };
       } else {
         // 4. Refused memory: a token STS refused is never sent to STS again.
         const refusal = memory.refused.get(key, now);
         if (refusal) throw new GateError(refusal.code, refusal.detail);
         // 5. Local rules: every rule of src/token/, none of which makes a call.
-        const token = validateToken(tokenText, now);
+        const token = validateToken(tokenText, now, maxAgeMs);
         trace.accessKeyId = token.accessKeyId;
         // 6. Rule `revocationBeforeSts`: a revoked key costs no KV read and no STS call.
         await revocations?.check({ accessKeyId: token.accessKeyId });
         // 7. Single flight {rate limit → KV → STS exchange → identity → store}.
         const flight = await memory.flights.run(key, () => upstream(key, token, context));
         // Rule `sharedInflightCalls`: a request that waited on another's call made none itself.
-        resolved = flight.shared ? { identity: flight.value.identity, accessKeyId: flight.value.accessKeyId, cache: "memory" } : flight.value;
+        resolved = flight.shared ? { identity: flight.value.identity, accessKeyId: flight.value.accessKeyId, signedAt: flight.value.signedAt, cache: "memory" } : flight.value;
       }
       trace.resolved = resolved;
       // 8. Rule `revocationEveryRequest`: a memory or KV hit is checked like a fresh answer.

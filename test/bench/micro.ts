@@ -111,7 +111,7 @@ const bytes = new TextEncoder().encode(`sts-gate/v1\n${BENCH_AUDIENCE}\n${token}
 await time("  crypto.subtle.digest alone", () => crypto.subtle.digest("SHA-256", bytes));
 const cache = new IdentityCache();
 const key = await cacheKey(BENCH_AUDIENCE, token);
-cache.identities.set(key, { identity, accessKeyId: validated.accessKeyId }, validated.expiresAt);
+cache.identities.set(key, { identity, accessKeyId: validated.accessKeyId, signedAt: validated.signedAt }, validated.expiresAt);
 await time("IdentityCache.remembered, memory hit (what a cached request does after cacheKey)", () => cache.remembered(key, now));
 await time("policy.decide", () => policy.decide(identity, { method: "GET", path: "/bench" }));
 await time("JSON.stringify(decision log entry)", () => JSON.stringify(decision));

@@ -297,6 +297,12 @@ const ALL: Mutant[] = [
   { rule: "proxyOriginCheck: own or allowed origins only", file: "src/cli/proxy-rules.ts", find: "if (origin !== undefined && !own.origins.has(origin) && !allowOrigins.includes(origin)) {", replace: 'if (origin === "null") {', tests: PROXY_TESTS },
   { rule: "proxyTokenReuse: one token reused", file: "src/cli/proxy-rules.ts", find: "if (this.current !== undefined && this.now() < this.current.freshUntil)", replace: "if (false)", tests: PROXY_TESTS },
   { rule: "proxyTokenReuse: fresh before 5 minutes", file: "src/cli/proxy-rules.ts", find: "signedAt + PROXY_TOKEN_REUSE_MS", replace: "signedAt + 15 * 60_000", tests: PROXY_TESTS },
+  // issue 21
+  { rule: "tokenMaxAge: the local rule uses the app's limit", file: "src/token/validate.ts", find: "  const expiresAt = checkLifetime(signedAt, now, maxAgeMs);", replace: "  const expiresAt = checkLifetime(signedAt, now);", tests: ["test/integration/token-max-age.test.ts"] },
+  { rule: "tokenMaxAge: checked on a cache hit", file: "src/verify/verifier.ts", find: "        checkAge(remembered.signedAt, now, maxAgeMs);\n", replace: "", tests: ["test/integration/token-max-age.test.ts"] },
+  { rule: "tokenMaxAge: each app's own limit", file: "src/gate/runtime.ts", find: "        maxAgeMs: app.tokenMaxAgeMs,", replace: "        maxAgeMs: config.apps.at(-1)!.tokenMaxAgeMs,", tests: ["test/integration/token-max-age.test.ts"] },
+  { rule: "tokenMaxAge: out of range is a configuration error", file: "src/config.ts", find: "z.int().check(z.gte(60), z.lte(900))", replace: "z.int()", tests: ["test/integration/token-max-age.test.ts"] },
+  // issue 21 end
 ];
 
 /**

@@ -2,16 +2,18 @@
  * The command line of `npm run policy`, parsed with node:util `parseArgs` like the other
  * commands, then run by src/cli/policy-command.ts. Node only: workerd stubs parseArgs.
  *
- * A wrangler.toml argument is read here and handed on as its POLICY (see policySource).
+ * A wrangler.toml argument is read here and handed on as its POLICY, or with APPS as each app's
+ * policy (see policySources).
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { failure, POLICY_CLI_USAGE, runPolicyCommand, usageError, type CliOutcome } from "./policy-command.ts";
-import { policySource } from "./wrangler-config.ts";
+import { policySources } from "./wrangler-config.ts";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
 const COMMON: Options = {
   env: { type: "string", multiple: true },
+  app: { type: "string", multiple: true },
   help: { type: "boolean", short: "h" },
 };
 
@@ -47,11 +49,20 @@ export function runPolicyCli(argv: readonly string[], readText: (file: string) =
   }
   if (positionals.length !== 1) return usageError(`${command} takes exactly one policy file`);
 
-  const source = policySource(positionals[0]!, once.env, readText);
-  if ("error" in source) return failure(source.exitCode, source.error);
-  const read = (file: string) => (file === source.file && source.text !== undefined ? source.text : readText(file));
-  if (command === "check") return runPolicyCommand({ command, file: source.file }, read);
-  return runPolicyCommand({ command, file: source.file, arn: once.arn, userId: once["user-id"], method: once.method, path: once.path }, read);
+  const found = policySources(positionals[0]!, { env: once.env, app: once.app, command }, readText);
+  if ("error" in found) return failure(found.exitCode, found.error);
+  const outcomes = found.sources.map((source) => {
+    const read = (file: string) => (file === source.file && source.text !== undefined ? source.text : readText(file));
+    const app = { app: source.app, admins: source.admins, missing: source.missing };
+    if (command === "check") return runPolicyCommand({ command, file: source.file, ...app }, read);
+    return runPolicyCommand({ command, file: source.file, ...app, arn: once.arn, userId: once["user-id"], method: once.method, path: once.path }, read);
+  });
+  // With APPS, every app's check, in order; the worst exit status.
+  return {
+    exitCode: Math.max(...outcomes.map((o) => o.exitCode)),
+    stdout: outcomes.map((o) => o.stdout).join(""),
+    stderr: outcomes.map((o) => o.stderr).join(""),
+  };
 }
 
 type Parsed = { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] };

@@ -88,27 +88,124 @@ export function policyLabel(file: string, target: DeployTarget): string {
   return `${file} ${target.varsTable.replace(/\]$/, ".POLICY]")}`;
 }
 
+/** One app of `[[vars.APPS]]` as the tools see it: where it is, how messages name it, its policy. */
+export interface AppEntry {
+  index: number;
+  /** Its name, if it has one that is a string. */
+  name: string | undefined;
+  /** `APPS[1] (docs)`: how messages name the app. */
+  ref: string;
+  /** Its policy as the gate receives it, as JSON text; undefined: it has none. */
+  policyText: string | undefined;
+}
+
+/** How messages name an app: its place in APPS and, if it has one, its name. */
+export function appRef(index: number, name: string | undefined): string {
+  return name === undefined ? `APPS[${index}]` : `APPS[${index}] (${name})`;
+}
+
 /**
- * `npm run policy -- check wrangler.toml [--env NAME]`: the policy command reads policy JSON,
- * so a wrangler.toml argument becomes its `[vars.POLICY]` (or `[env.NAME.vars.POLICY]`) as
- * JSON, under a label that says where it came from. Other files are read as they are (no
- * `text`); `--env` is only for wrangler.toml.
+ * APPS as the gate receives it (a `[[vars.APPS]]` list of tables, or JSON text); undefined
+ * without APPS, an empty list when it is set but is not a list of tables (the gate's own
+ * validation says why).
  */
-export function policySource(
+export function appsOf(target: DeployTarget): AppEntry[] | undefined {
+  let apps = target.vars.APPS;
+  if (apps === undefined) return undefined;
+  if (typeof apps === "string") {
+    try {
+      apps = JSON.parse(apps) as unknown;
+    } catch {
+      return [];
+    }
+  }
+  if (!Array.isArray(apps)) return [];
+  return apps.flatMap((app: unknown, index) => {
+    if (!isTable(app)) return [];
+    const name = typeof app.name === "string" ? app.name : undefined;
+    const policy = app.policy;
+    // Unlike POLICY, an app's policy is a table, never JSON text: a string is checked as the gate sees it (not an object).
+    return [{ index, name, ref: appRef(index, name), policyText: policy === undefined ? undefined : JSON.stringify(policy) }];
+  });
+}
+
+/** ADMINS as JSON text, as the gate receives it; undefined: none. */
+export function adminsText(target: DeployTarget): string | undefined {
+  const admins = target.vars.ADMINS;
+  if (admins === undefined) return undefined;
+  return typeof admins === "string" ? admins : JSON.stringify(admins);
+}
+
+/** One policy for the policy command: the name it goes by, its text (absent: read the file), and its app. */
+export interface PolicySource {
+  file: string;
+  text?: string;
+  /** With APPS: how messages name the app (`APPS[1] (docs)`). */
+  app?: string;
+  /** With APPS: the gate's ADMINS as JSON text, which decide its own API for every app. */
+  admins?: string;
+  /** With APPS: the app has no policy (the check reports it). */
+  missing?: true;
+}
+
+/** The one policy of a wrangler.toml without APPS, or of a policy file: policySources for one source. */
+export function policySource(file: string, env: string | undefined, readText: (file: string) => string): { file: string; text?: string } | { error: string; exitCode: number } {
+  const result = policySources(file, { env, command: "check" }, readText);
+  if ("error" in result) return result;
+  if (result.sources.length !== 1 || result.sources[0]!.app !== undefined) return { error: `${file}: has APPS; each app has its own policy`, exitCode: 1 };
+  return result.sources[0]!;
+}
+
+/**
+ * `npm run policy -- check wrangler.toml [--env NAME] [--app NAME]`: the policy command reads
+ * policy JSON, so a wrangler.toml argument becomes its `[vars.POLICY]` (or `[env.NAME.vars.POLICY]`)
+ * as JSON, under a label that says where it came from; with APPS, each app's policy (or, with
+ * `--app`, that app's). Other files are read as they are (no `text`); `--env` and `--app` are
+ * only for wrangler.toml.
+ */
+export function policySources(
   file: string,
-  env: string | undefined,
+  options: { env?: string; app?: string; command: "check" | "explain" },
   readText: (file: string) => string,
-): { file: string; text?: string } | { error: string; exitCode: number } {
+): { sources: PolicySource[] } | { error: string; exitCode: number } {
+  const { env, app } = options;
   if (!file.endsWith(".toml")) {
     if (env !== undefined) return { error: "--env applies to a wrangler.toml file only", exitCode: 2 };
-    return { file };
+    if (app !== undefined) return { error: "--app applies to a wrangler.toml file with APPS only", exitCode: 2 };
+    return { sources: [{ file }] };
   }
+  let target: DeployTarget;
   try {
-    const target = readDeployTarget(readText(file), env);
-    const text = policyText(target);
-    if (text === undefined) return { error: `${file}: ${target.varsTable} has no POLICY`, exitCode: 1 };
-    return { file: policyLabel(file, target), text };
+    target = readDeployTarget(readText(file), env);
   } catch (error) {
     return { error: `cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`, exitCode: 1 };
   }
+  const apps = appsOf(target);
+  if (apps === undefined) {
+    if (app !== undefined) return { error: `${file}: ${target.varsTable} has no APPS; --app picks one app of a gate with APPS`, exitCode: 2 };
+    const text = policyText(target);
+    if (text === undefined) return { error: `${file}: ${target.varsTable} has no POLICY`, exitCode: 1 };
+    return { sources: [{ file: policyLabel(file, target), text }] };
+  }
+  const named = apps.filter((a) => a.name !== undefined).map((a) => a.name!);
+  if (apps.length === 0) return { error: `${file}: ${target.varsTable} APPS is not a list of apps (run sts-gate doctor)`, exitCode: 1 };
+  let chosen = apps;
+  if (app !== undefined) {
+    chosen = apps.filter((a) => a.name === app);
+    if (chosen.length === 0) return { error: `${file}: ${target.varsTable} has no app named ${app} (its apps: ${named.join(", ")})`, exitCode: 2 };
+  } else if (options.command === "explain") {
+    return { error: `${file}: ${target.varsTable} has APPS, each with its own policy: explain needs --app NAME (its apps: ${named.join(", ")})`, exitCode: 2 };
+  }
+  const missing = chosen.find((a) => a.policyText === undefined);
+  if (missing !== undefined && options.command === "explain") return { error: `${file}: ${target.varsTable} ${missing.ref} has no policy`, exitCode: 1 };
+  const admins = adminsText(target);
+  return {
+    sources: chosen.map((a) => ({
+      file: `${file} ${target.varsTable} ${a.ref}`,
+      text: a.policyText ?? "",
+      app: a.ref,
+      ...(admins === undefined ? {} : { admins }),
+      ...(a.policyText === undefined ? { missing: true } : {}),
+    })),
+  };
 }

@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import { runDoctor } from "../../src/cli/doctor";
 // The repository's own configuration, as committed: what `npm run deploy` deploys.
 import REPOSITORY_TOML from "../../wrangler.toml?raw";
+// A sound gate with APPS (issue 20): three apps, each with its own audience, origin and policy.
+import APPS_TOML from "../fixtures/deploy/apps.toml?raw";
 
 /** A sound top-level configuration; each case below breaks one thing. */
 const SOUND = `
@@ -145,5 +147,67 @@ describe("the repository's own wrangler.toml (ATTACKS #23)", () => {
     expect(names).toEqual(["sts-gate", "sts-gate-dev", "sts-gate-test"]);
     // And the doctor refuses both as they stand: they wire in the emulator.
     for (const env of ["dev", "test"]) expect(doctor(REPOSITORY_TOML, env).problems.some((p) => p.includes(": STS: "))).toBe(true);
+  });
+});
+
+describe("sts-gate doctor with APPS (issue 20)", () => {
+  it("exits 0 on a sound gate with APPS and prints each app's policy summary, named by the app", () => {
+    const out = doctor(APPS_TOML);
+    expect(out.exitCode).toBe(0);
+    expect(out.stderr).toBe("");
+    const stdout = lines(out.stdout);
+    expect(stdout[0]).toBe(`wrangler.toml: no problems found (the top level, what wrangler deploy --env="" deploys, 3 apps: payments, docs, wiki)`);
+    expect(stdout.filter((l) => l.endsWith(": valid"))).toEqual([
+      "wrangler.toml [vars] APPS[0] (payments): valid",
+      "wrangler.toml [vars] APPS[1] (docs): valid",
+      "wrangler.toml [vars] APPS[2] (wiki): valid",
+    ]);
+    expect(stdout).toContain("  readers: GET, HEAD on any path, for 1 principal pattern");
+  });
+
+  it("asks for no AUDIENCE, ORIGIN_URL or POLICY beside APPS", () => {
+    expect(doctor(APPS_TOML).stderr).not.toMatch(/AUDIENCE|ORIGIN_URL|POLICY/);
+  });
+
+  const docsApp = (from: string, to: string) => APPS_TOML.replace(/(name = "docs"[\s\S]*?)(?=\[\[vars\.APPS\]\])/, (block) => block.replace(from, to));
+
+  it.each([
+    ["a non-https origin", docsApp("https://docs-origin", "http://docs-origin"), /^wrangler\.toml: APPS\[1\] \(docs\): originUrl: is http:\/\/, not https/],
+    ["an example origin", docsApp("docs-origin.acme-corp.net", "docs.example.com"), /^wrangler\.toml: APPS\[1\] \(docs\): originUrl: docs\.example\.com is an example or local host/],
+    ["an example host", docsApp('hosts = ["tools.acme-corp.net"]', 'hosts = ["*.example.com"]'), /^wrangler\.toml: APPS\[1\] \(docs\): hosts\[0\]: \*\.example\.com is an example or local host/],
+    ["an invalid policy", docsApp("iam::111122223333:user/alice", "iam::*:user/alice"), /^wrangler\.toml: APPS\[1\] \(docs\): policy\.allow\[0\]: /],
+    ["a policy that admits no one", docsApp('allow = ["arn:aws:iam::111122223333:user/alice"]', 'accounts = ["444455556666"]\nallow = ["arn:aws:iam::111122223333:user/alice"]'), /^wrangler\.toml: APPS\[1\] \(docs\): policy: admits no one: policy\.allow\[0\] is for account 111122223333/],
+    ["admins in an app's policy", docsApp('allow = ["arn:aws:iam::111122223333:user/alice"]', 'allow = ["arn:aws:iam::111122223333:user/alice"]\nadmins = ["arn:aws:iam::111122223333:user/alice"]'), /^wrangler\.toml: APPS\[1\] \(docs\): policy\.admins: is not allowed in an app's policy/],
+    ["an audience another app has", docsApp('audience = "docs-prod"', 'audience = "payments-api-prod"'), /^wrangler\.toml: APPS\[1\] \(docs\): audience: is the audience of APPS\[0\] \(payments\) too/],
+    ["a name another app has", docsApp('name = "docs"', 'name = "wiki"'), /^wrangler\.toml: APPS\[2\] \(wiki\): name: duplicate app name wiki/],
+    ["a bad app name", docsApp('name = "docs"', 'name = "the docs"'), /^wrangler\.toml: APPS\[1\] \(the docs\): name: must be 1 to 64 letters/],
+    ["an audience the gate refuses", docsApp('audience = "docs-prod"', 'audience = "has space"'), /^wrangler\.toml: APPS\[1\] \(docs\): audience: must be 1 to 256 visible ASCII/],
+    ["APPS beside AUDIENCE", APPS_TOML.replace("[vars]\n", '[vars]\nAUDIENCE = "x"\n'), /^wrangler\.toml: APPS: is set together with AUDIENCE/],
+  ])("exits 1 with one line, named by the app, for %s", (_why, text, line) => {
+    expect(text).not.toBe(APPS_TOML);
+    const out = doctor(text);
+    expect(out.exitCode).toBe(1);
+    expect(out.stdout).toBe("");
+    expect(out.problems).toHaveLength(1);
+    expect(out.problems[0]).toMatch(line);
+  });
+
+  it("reports a policy missing from an app", () => {
+    const text = APPS_TOML.replace(/\n\[\[vars\.APPS\.policy\.rules\]\][\s\S]*$/, "\n");
+    const out = doctor(text);
+    expect(out.exitCode).toBe(1);
+    expect(out.problems).toHaveLength(1);
+    expect(out.problems[0]).toMatch(/^wrangler\.toml: APPS\[2\] \(wiki\): policy: /);
+  });
+
+  it("reports every app's problems, one line each, by app", () => {
+    const text = docsApp("https://docs-origin", "http://docs-origin").replace('audience = "wiki-prod"', 'audience = "docs-prod"').replace("iam::111122223333:role/deployer", "iam::*:role/deployer");
+    const out = doctor(text);
+    expect(out.exitCode).toBe(1);
+    expect(out.problems.map((p) => /^wrangler\.toml: (APPS\[\d\] \(\w+\)): (\w+)/.exec(p)?.slice(1).join(" "))).toEqual([
+      "APPS[0] (payments) policy",
+      "APPS[2] (wiki) audience",
+      "APPS[1] (docs) originUrl",
+    ]);
   });
 });

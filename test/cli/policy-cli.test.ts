@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
 import { runPolicyCli } from "../../src/cli/policy-cli";
 import type { CliOutcome } from "../../src/cli/policy-command";
 import { readTomlFixture } from "../support/wrangler-toml";
@@ -255,5 +256,93 @@ describe("npm run policy -- check on wrangler.toml", () => {
 
   it("passes JSON files through unchanged", () => {
     expect(runToml("check", "p.json").stdout).toMatch(/^p\.json: valid\n/);
+  });
+});
+
+/** A gate with APPS (issue 20): test/fixtures/deploy/apps.toml, three apps each with its own policy, and ADMINS. */
+const APPS_TOML = readFileSync(new URL("../fixtures/deploy/apps.toml", import.meta.url), "utf8");
+const runApps = (text: string, ...argv: string[]): CliOutcome =>
+  runPolicyCli(argv, (file) => {
+    if (file === "apps.toml") return text;
+    return readTomlFixture(file);
+  });
+
+describe("npm run policy with APPS (issue 20)", () => {
+  it("check reads each app's policy and reports it by app", () => {
+    const out = runApps(APPS_TOML, "check", "apps.toml");
+    expect(out.exitCode).toBe(0);
+    expect(out.stderr).toBe("");
+    expect(lines(out.stdout).filter((l) => l.endsWith(": valid"))).toEqual([
+      "apps.toml [vars] APPS[0] (payments): valid",
+      "apps.toml [vars] APPS[1] (docs): valid",
+      "apps.toml [vars] APPS[2] (wiki): valid",
+    ]);
+    expect(out.stdout).toContain("accounts: 111122223333\n");
+  });
+
+  it("check --app checks that app's policy only", () => {
+    const out = runApps(APPS_TOML, "check", "apps.toml", "--app", "wiki");
+    expect(out.exitCode).toBe(0);
+    expect(lines(out.stdout)[0]).toBe("apps.toml [vars] APPS[2] (wiki): valid");
+    expect(out.stdout).not.toContain("(docs)");
+  });
+
+  it("check reports each app's issues and warnings with the app's name, and exits 1 if any app's policy is invalid", () => {
+    const text = APPS_TOML.replace("iam::111122223333:role/deployer", "iam::*:role/deployer").replace(
+      'allow = ["arn:aws:iam::111122223333:user/alice"]',
+      'accounts = ["444455556666"]\nallow = ["arn:aws:iam::111122223333:user/alice"]',
+    );
+    const out = runApps(text, "check", "apps.toml");
+    expect(out.exitCode).toBe(1);
+    const stderr = lines(out.stderr);
+    expect(stderr[0]).toBe("apps.toml [vars] APPS[0] (payments): invalid policy (1 issue)");
+    expect(stderr[1]).toMatch(/^APPS\[0\] \(payments\): policy\.allow\[0\]: the account field must be a literal/);
+    expect(stderr.slice(2).every((l) => l.startsWith("warning: APPS[1] (docs): policy"))).toBe(true);
+    expect(stderr.slice(2).join("\n")).not.toContain("POLICY");
+    // The other apps are still checked.
+    expect(out.stdout).toContain("apps.toml [vars] APPS[2] (wiki): valid");
+  });
+
+  it("check refuses admins in an app's policy, as the gate does", () => {
+    const text = APPS_TOML.replace('allow = ["arn:aws:iam::111122223333:user/alice"]', 'allow = ["arn:aws:iam::111122223333:user/alice"]\nadmins = ["arn:aws:iam::111122223333:user/alice"]');
+    const out = runApps(text, "check", "apps.toml", "--app", "docs");
+    expect(out.exitCode).toBe(1);
+    expect(lines(out.stderr)).toEqual([
+      "apps.toml [vars] APPS[1] (docs): invalid policy (1 issue)",
+      "APPS[1] (docs): policy.admins: is not allowed in an app's policy: name the gate's admins in ADMINS",
+    ]);
+  });
+
+  it("explain --app decides with that app's policy", () => {
+    const alice = ["--arn", "arn:aws:iam::111122223333:user/alice"];
+    const docs = runApps(APPS_TOML, "explain", "apps.toml", "--app", "docs", ...alice);
+    expect(docs.exitCode).toBe(0);
+    expect(docs.stdout).toContain("ALLOW by rule allow (pattern arn:aws:iam::111122223333:user/alice)");
+    const payments = runApps(APPS_TOML, "explain", "apps.toml", "--app", "payments", ...alice);
+    expect(payments.exitCode).toBe(1);
+    expect(payments.stdout).toMatch(/^DENY /m);
+  });
+
+  it("explain --app decides the gate's own API by ADMINS", () => {
+    const admin = runApps(APPS_TOML, "explain", "apps.toml", "--app", "docs", "--arn", "arn:aws:iam::111122223333:role/gate-admin", "--path", "/.well-known/sts-gate/revocations");
+    expect(admin.exitCode).toBe(0);
+    expect(admin.stdout).toContain("ALLOW by rule admins (pattern arn:aws:iam::111122223333:role/gate-admin)");
+    const alice = runApps(APPS_TOML, "explain", "apps.toml", "--app", "docs", "--arn", "arn:aws:iam::111122223333:user/alice", "--path", "/.well-known/sts-gate/revocations");
+    expect(alice.exitCode).toBe(1);
+  });
+
+  it.each([
+    [["explain", "apps.toml", "--arn", "arn:aws:iam::111122223333:user/alice"], 2, /^policy: apps\.toml: \[vars\] has APPS, each with its own policy: explain needs --app NAME \(its apps: payments, docs, wiki\)$/],
+    [["explain", "apps.toml", "--app", "blog", "--arn", "arn:aws:iam::111122223333:user/alice"], 2, /^policy: apps\.toml: \[vars\] has no app named blog \(its apps: payments, docs, wiki\)$/],
+    [["check", "apps.toml", "--app", "docs", "--app", "wiki"], 2, /^policy: --app given twice/],
+    [["check", "apps.toml", "--app"], 2, /^policy: --app needs a value/],
+    [["check", "wrangler.toml", "--app", "docs"], 2, /^policy: wrangler\.toml: \[vars\] has no APPS; --app picks one app of a gate with APPS$/],
+    [["check", "p.json", "--app", "docs"], 2, /^policy: --app applies to a wrangler\.toml file with APPS only$/],
+  ])("%j exits %i with one line", (argv, code, line) => {
+    const out = runApps(APPS_TOML, ...argv);
+    expect(out.exitCode).toBe(code);
+    expect(out.stdout).toBe("");
+    expect(out.stderr.trim().split("\n")).toHaveLength(1);
+    expect(out.stderr.trim()).toMatch(line);
   });
 });

@@ -35,17 +35,29 @@ const EDGE_TESTS = [
 const LINEAR_TESTS = ["test/wildcard.test.ts", "test/policy/rules.test.ts"];
 /** The endpoint table's tests (ATTACKS #1), and the token tests that look hosts up in it. */
 const ENDPOINT_TESTS = ["test/sts-endpoints.test.ts", "test/token/presigned-url.test.ts", "test/token/validate.test.ts"];
+/** The red-team round's tests (issue 18, ATTACKS #31–#33): through the Worker, and against real origin servers. */
+const HARDENING_TESTS = [
+  "test/integration/hardening.test.ts",
+  "test/integration/two-paths.test.ts",
+  "test/edge/header-hygiene.test.ts",
+  "test/edge/method-override.test.ts",
+  "test/origin/raw-target.test.ts",
+  "test/revocation/paths.test.ts",
+  "test/origins/php-origin.test.ts",
+  "test/origins/raw-origin.test.ts",
+  "test/origins/servlet-origin.test.ts",
+];
 /** The revocation tests (ATTACKS #24). */
 const REVOCATION_TESTS = ["test/integration/revocation.test.ts", "test/revocation/revocation.test.ts"];
 
-/** The tests of IAM Identity Center sessions (issue 22, ATTACKS #34): identity, origin, policy. */
+/** The tests of IAM Identity Center sessions (issue 22, ATTACKS #28): identity, origin, policy. */
 const ISSUE22_TESTS = [
   "test/integration/identity-center.test.ts",
   "test/identity.test.ts",
   "test/origin/identity-center-claims.test.ts",
   "test/policy/identity-center.test.ts",
 ];
-/** The proxy's rules (issue 22, ATTACKS #35–#37), as pure functions in workerd. */
+/** The proxy's rules (issue 22, ATTACKS #29), as pure functions in workerd. */
 const PROXY_TESTS = ["test/cli/proxy-rules.test.ts"];
 
 const ALL: Mutant[] = [
@@ -130,7 +142,7 @@ const ALL: Mutant[] = [
   { rule: "policy: literal account in patterns", file: "src/policy/schema.ts", find: "if (!/^\\d{12}$/.test(account)) {", replace: "if (false) {" },
   { rule: "policy: literal partition in patterns", file: "src/policy/schema.ts", find: "if (!(PARTITIONS as readonly string[]).includes(partition)) {", replace: "if (false) {" },
   { rule: "policy: accounts allowlist", file: "src/policy/evaluate.ts", find: "if (!accounts.has(identity.account)) return denied(", replace: "if (false) return denied(" },
-  { rule: "policy: deny wins over allow", file: "src/policy/evaluate.ts", find: "if (d.match(identity.principal)) return denied(", replace: "if (false) return denied(" },
+  { rule: "policy: deny wins over allow", file: "src/policy/evaluate.ts", find: "if (d.match(identity)) return denied(", replace: "if (false) return denied(" },
   { rule: "policy: unique-ID pin", file: "src/policy/evaluate.ts", find: "if (uniqueIdOf(identity) !== pinned) return denied(", replace: "if (false) return denied(" },
   { rule: "policy: deny in any letter case", file: "src/policy/evaluate.ts", find: "compileEntry(entry, { ignoreCase: true })", replace: "compileEntry(entry)" },
   { rule: "policy: pin keys folded", file: "src/policy/evaluate.ts", find: "[arn.toLowerCase(), id]", replace: "[arn, id]" },
@@ -179,7 +191,7 @@ const ALL: Mutant[] = [
   { rule: "originPathBoundary: cut at NUL", file: "src/edge/path-boundary.ts", find: 'const bare = folded.split("\\0")[0]!.split(";")[0]!;', replace: 'const bare = folded.split(";")[0]!;', tests: EDGE_TESTS },
   { rule: "originPathBoundary: escapes must be UTF-8", file: "src/edge/path-boundary.ts", find: 'new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })', replace: 'new TextDecoder("latin1")', tests: EDGE_TESTS },
   // src/edge/method-override.ts (ATTACKS #17)
-  { rule: "noMethodOverrideParameter", file: "src/edge/method-override.ts", find: 'if (name.toLowerCase() === "_method") {', replace: "if (false) {", tests: EDGE_TESTS },
+  { rule: "noMethodOverrideParameter", file: "src/edge/method-override.ts", find: "if (isMethodOverrideName(name)) {", replace: "if (false) {", tests: EDGE_TESTS },
   { rule: "noMethodOverrideParameter: checked before forwarding", file: "src/forward.ts", find: "  checkNoMethodOverride(incoming.search);\n", replace: "", tests: EDGE_TESTS },
   // src/wildcard.ts (ATTACKS #21): a backtracking matcher (counting its steps as the real one
   // does) exceeds the step bounds of the tests on hostile patterns
@@ -197,11 +209,9 @@ const ALL: Mutant[] = [
   { rule: "rateLimitKeyPerSlash64", file: "src/verify/rate-limit-key.ts", find: 'return `${groups.slice(0, 4).map((g) => g.toString(16)).join(":")}::/64`;', replace: 'return groups.map((g) => g.toString(16)).join(":");', tests: EDGE_TESTS },
   { rule: "rateLimit: before the KV read", file: "src/verify/verifier.ts", find: "    if (options.rateLimiter) await admitUpstream(options.rateLimiter, context.clientKey ?? \"unknown\");\n", replace: "", tests: EDGE_TESTS },
   { rule: "rateLimit: before the KV read, not after", file: "src/verify/verifier.ts", find: "    if (options.rateLimiter) await admitUpstream(options.rateLimiter, context.clientKey ?? \"unknown\");\n    const now = clock();\n    // 2. KV: another isolate's verification of this very token.\n    const fromKv = options.kv ? await readIdentity(options.kv, key, token, now) : undefined;\n", replace: "    const now = clock();\n    const fromKv = options.kv ? await readIdentity(options.kv, key, token, now) : undefined;\n    if (!fromKv && options.rateLimiter) await admitUpstream(options.rateLimiter, context.clientKey ?? \"unknown\");\n", tests: EDGE_TESTS },
-  // src/edge/dev-wiring.ts and src/app.ts (ATTACKS #23)
+  // src/edge/dev-wiring.ts and src/gate/routes.ts (ATTACKS #23)
   { rule: "devWiringLoopbackOnly: STS binding", file: "src/edge/dev-wiring.ts", find: "if (config.sts !== undefined) reasons.push(", replace: "if (false) reasons.push(", tests: EDGE_TESTS },
   { rule: "devWiringLoopbackOnly: committed key", file: "src/edge/dev-wiring.ts", find: "if (publicKey !== undefined && (COMMITTED_KEYS.has(publicKey) || alsoCommitted.has(publicKey))) {", replace: "if (false) {", tests: EDGE_TESTS },
-  { rule: "devWiringLoopbackOnly: the plain path leaves other hosts to the app", file: "src/gate-fetch.ts", find: "return state.devWiringOf(ready.config) !== undefined && !isLoopbackHost(url.hostname);", replace: "return false;", tests: EDGE_TESTS },
-  { rule: "devWiringLoopbackOnly: enforced", file: "src/app.ts", find: "if (devWiring !== undefined && !isLoopbackHost(new URL(c.req.url).hostname)) return refuseMisconfigured(c, devWiring, c.env);", replace: "", tests: EDGE_TESTS },
   { rule: "devWiringLoopbackOnly: loopback hosts only", file: "src/edge/dev-wiring.ts", find: 'new Set(["localhost", "127.0.0.1", "[::1]"])', replace: 'new Set(["localhost", "127.0.0.1", "[::1]", "gate.example.com", "127.0.0.2"])', tests: EDGE_TESTS },
   { rule: "assertionSigner: d must belong to x", file: "src/assertion/signer.ts", find: "if (!(await keysMatch(key, publicKey, alg))) {", replace: "if (false) {", tests: ["test/integration/assertion-keys.test.ts"] },
   { rule: "assertionSigner: bound to the request's method", file: "src/assertion/signer.ts", find: "htm: request.method,", replace: 'htm: "GET",', tests: ["test/integration/assertion.test.ts"] },
@@ -236,15 +246,12 @@ const ALL: Mutant[] = [
   { rule: "revocationLocalApply: revoke", file: "src/revocation/admin-api.ts", find: "snapshot.added(entry);", replace: "", tests: REVOCATION_TESTS },
   { rule: "revocationLocalApply: unrevoke", file: "src/revocation/admin-api.ts", find: "snapshot.removed(entry.id);", replace: "", tests: REVOCATION_TESTS },
   { rule: "revocationPerEntryKey", file: "src/revocation/store.ts", find: "await this.kv.put(REVOCATION_PREFIX + entry.id, JSON.stringify(entry), options);", replace: 'await this.kv.put(REVOCATION_PREFIX + "all", JSON.stringify(entry), options);', tests: REVOCATION_TESTS },
-  { rule: "revocationApiOff: no admins, no revocations", file: "src/gate-state.ts", find: "config.policy.hasAdmins ? new RevocationSnapshot", replace: "true ? new RevocationSnapshot", tests: REVOCATION_TESTS },
-  { rule: "revocationApiOff: 404", file: "src/revocation/hono.ts", find: "if (snapshot === undefined) return problemResponse(", replace: "if (false) return problemResponse(", tests: REVOCATION_TESTS },
   { rule: "revocation adminsOnly: admins grant", file: "src/policy/evaluate.ts", find: 'if (grants === "admins") {', replace: "if (false) {", tests: REVOCATION_TESTS },
-  { rule: "revocation adminsOnly: pattern", file: "src/policy/evaluate.ts", find: "const hit = admins.find((a) => a.match(identity.principal));", replace: "const hit = admins[0];", tests: REVOCATION_TESTS },
-  { rule: "revocation adminsOnly: the API asks for admins", file: "src/revocation/hono.ts", find: 'grants: "admins" }', replace: "}", tests: REVOCATION_TESTS },
+  { rule: "revocation adminsOnly: pattern", file: "src/policy/evaluate.ts", find: "const hit = admins.find((a) => a.match(identity));", replace: "const hit = admins[0];", tests: REVOCATION_TESTS },
   { rule: "revocation gatePrefix: whole prefix", file: "src/revocation/paths.ts", find: "return folded === GATE_PREFIX || folded.startsWith(`${GATE_PREFIX}/`);", replace: "return folded.startsWith(`${GATE_PREFIX}/revocations`);", tests: REVOCATION_TESTS },
   { rule: "revocation gatePrefix: decoded", file: "src/revocation/paths.ts", find: "decoded = decodeURIComponent(pathname);", replace: "decoded = pathname;", tests: REVOCATION_TESTS },
-  { rule: "revocation gatePrefix: repeated slashes", file: "src/revocation/paths.ts", find: 'decoded = decoded.replace(/\\/{2,}/g, "/");', replace: "", tests: REVOCATION_TESTS },
-  { rule: "revocation gatePrefix: any case", file: "src/revocation/paths.ts", find: "const folded = decoded.toLowerCase();", replace: "const folded = decoded;", tests: REVOCATION_TESTS },
+  { rule: "revocation gatePrefix: repeated slashes", file: "src/revocation/paths.ts", find: '\n    .replace(/\\/{2,}/g, "/");', replace: ";", tests: REVOCATION_TESTS },
+  { rule: "revocation gatePrefix: any case", file: "src/revocation/paths.ts", find: "    .toLowerCase()\n", replace: "", tests: REVOCATION_TESTS },
   { rule: "revocationInput: unknown fields", file: "src/revocation/entry.ts", find: "if (unknown.length > 0) {", replace: "if (false) {", tests: REVOCATION_TESTS },
   { rule: "revocationInput: one selector", file: "src/revocation/entry.ts", find: 'if (given.length > 1) return fail("selector_multiple"', replace: 'if (false) return fail("selector_multiple"', tests: REVOCATION_TESTS },
   { rule: "revocationInput: key shape", file: "src/revocation/entry.ts", find: "export const ACCESS_KEY_ID = /^(AKIA|ASIA)[A-Z0-9]{12,124}$/;", replace: "export const ACCESS_KEY_ID = /^.+$/;", tests: REVOCATION_TESTS },
@@ -256,18 +263,39 @@ const ALL: Mutant[] = [
   { rule: "observe: federated-user and root at warn", file: "src/observe/decision.ts", find: 'WATCHED_TYPES.has(this.identity.type ?? "") ? "warn"', replace: 'false ? "warn"' },
   { rule: "observe: origin status in the line", file: "src/observe/decision.ts", find: "this.origin = { originStatus: response.status, originMs: Date.now() - started };", replace: "this.origin = { originMs: Date.now() - started };" },
   { rule: "observe: status the client got", file: "src/observe/decision.ts", find: "this.finish({ status: c.res.status, error: c.error });", replace: "this.finish({ status: 200, error: c.error });" },
-  { rule: "observe: status the client got, plain path", file: "src/gate-fetch.ts", find: "decision.finish({ status: answer.status, error: failure });", replace: "decision.finish({ status: 200, error: failure });" },
-  { rule: "observe: request id on the answer, plain path", file: "src/gate-fetch.ts", find: "out.headers.set(REQUEST_ID_HEADER, decision.requestId);", replace: "" },
-  { rule: "gatePrefix: the plain path leaves the gate's paths to the app", file: "src/gate-fetch.ts", find: 'if (pathname.includes("%") || pathname.includes("//") || pathname.slice(0, 13).toLowerCase() === "/.well-known/") return true;', replace: "", tests: REVOCATION_TESTS },
-  { rule: "gatePrefix: an escaped spelling goes to the app", file: "src/gate-fetch.ts", find: 'pathname.includes("%") || ', replace: "", tests: REVOCATION_TESTS },
-  { rule: "gatePrefix: repeated slashes go to the app", file: "src/gate-fetch.ts", find: 'pathname.includes("//") || ', replace: "", tests: REVOCATION_TESTS },
-  { rule: "gatePrefix: any case goes to the app", file: "src/gate-fetch.ts", find: "pathname.slice(0, 13).toLowerCase()", replace: "pathname.slice(0, 13)", tests: REVOCATION_TESTS },
-  { rule: "cors: the plain path's answers", file: "src/gate-fetch.ts", find: "const answer = withCorsHeaders(response, admittedOrigin(request.headers, config.corsAllowedOrigins));", replace: "const answer = response;" },
   { rule: "observe: request id to the origin", file: "src/forward.ts", find: "if (options.requestId !== undefined) headers.set(REQUEST_ID_HEADER, options.requestId);", replace: "" },
   { rule: "observe: misconfiguration logged on every request", file: "src/observe/misconfigured.ts", find: "for (const issue of failure.issues) {", replace: "for (const issue of Object.isFrozen(failure) ? [] : (Object.freeze(failure), failure.issues)) {" },
   { rule: "observe: a failing METRICS fails nothing", file: "src/observe/metrics.ts", find: "  } catch (error) {\n    warn(error);\n  }", replace: "  } catch (error) {\n    throw error;\n  }" },
-  { rule: "health: answered before authentication", file: "src/app.ts", find: "  app.get(HEALTH_PATH, healthCheck(configFor));\n", replace: "" },
-  // issue 22: IAM Identity Center sessions (ATTACKS #34) in the identity, at the origin and in the policy
+
+  // issue 18: the red-team round against PHP and servlet origins (ATTACKS #31–#33) and the request path's edges
+  // 1. headerNameCharset (ATTACKS #31)
+  { rule: "headerNameCharset: names beyond letters, digits, '-' and '_' dropped", file: "src/edge/header-hygiene.ts", find: "if (!isPortableHeaderName(name) || isStrippedHeader(name)", replace: "if (isStrippedHeader(name)", tests: HARDENING_TESTS },
+  // 2. noMethodOverrideParameter after PHP's mangling (ATTACKS #31)
+  { rule: "phpParameterName: compared after PHP's mangling", file: "src/edge/method-override.ts", find: " || phpParameterName(decoded).toLowerCase() === OVERRIDE", replace: "", tests: HARDENING_TESTS },
+  { rule: "phpParameterName: leading spaces dropped", file: "src/edge/method-override.ts", find: 'let name = decoded.replace(/^ +/, "");', replace: "let name = decoded;", tests: HARDENING_TESTS },
+  { rule: "phpParameterName: the name ends at NUL", file: "src/edge/method-override.ts", find: "  if (nul !== -1) name = name.slice(0, nul);\n", replace: "", tests: HARDENING_TESTS },
+  { rule: "phpParameterName: '[' starts an array", file: "src/edge/method-override.ts", find: "  if (bracket !== -1) name = name.slice(0, bracket);\n", replace: "", tests: HARDENING_TESTS },
+  { rule: "phpParameterName: '.' and space become '_'", file: "src/edge/method-override.ts", find: 'return name.replace(/[. ]/g, "_");', replace: "return name;", tests: HARDENING_TESTS },
+  { rule: "noMethodOverrideParameter: escaped letters are scanned", file: "src/edge/method-override.ts", find: 'search.includes("%") || ', replace: "", tests: HARDENING_TESTS },
+  // 3. noPathParameters (ATTACKS #32): in policyPath above ("policyPath: '..;' segments" is the ';' rule)
+  // 4. rawTargetBinding (ATTACKS #33)
+  { rule: "rawTargetBinding: ambiguous targets refused", file: "src/origin/verify.ts", find: "if (isAmbiguousTarget(target)) {", replace: "if (false) {", tests: HARDENING_TESTS },
+  { rule: "rawTargetBinding: a request target is taken as given", file: "src/origin/raw-target.ts", find: 'if (url.startsWith("/")) return url;', replace: 'if (url.startsWith("/")) { const u = new URL(url, "http://o.invalid"); return u.pathname + u.search; }', tests: HARDENING_TESTS },
+  { rule: "rawTargetBinding: escaped dot segments", file: "src/origin/raw-target.ts", find: "/^(?:\\.|%2e){1,2}$/i", replace: "/^(?:\\.){1,2}$/", tests: HARDENING_TESTS },
+  { rule: "rawTargetBinding: backslash", file: "src/origin/raw-target.ts", find: '  if (path.includes("\\\\")) return true;\n', replace: "", tests: HARDENING_TESTS },
+  // 5. gatePrefix with ';' and the other spellings
+  { rule: "gatePrefix: ';' parameters folded", file: "src/revocation/paths.ts", find: 'segment.split(";")[0]!.', replace: "segment.", tests: HARDENING_TESTS },
+  { rule: "gatePrefix: a segment ends at NUL", file: "src/revocation/paths.ts", find: '.split("\\0")[0]!', replace: "", tests: HARDENING_TESTS },
+  { rule: "gatePrefix: trailing dots dropped", file: "src/revocation/paths.ts", find: '.replace(/\\.+$/, "")', replace: "", tests: HARDENING_TESTS },
+  { rule: "gatePrefix: Unicode compatibility folding", file: "src/revocation/paths.ts", find: '    .normalize("NFKC")\n', replace: "", tests: HARDENING_TESTS },
+  // 6. originStatusRange
+  { rule: "originStatusRange: checked on every answer", file: "src/forward.ts", find: "    checkOriginStatus(response, request.headers);\n", replace: "", tests: HARDENING_TESTS },
+  { rule: "originStatusRange: 200 to 599", file: "src/forward.ts", find: "if (status >= 200 && status <= 599) return;", replace: "if (status >= 200) return;", tests: HARDENING_TESTS },
+  { rule: "originStatusRange: a 101 only for a requested WebSocket", file: "src/forward.ts", find: '&& response.webSocket != null && /^websocket$/i.test(requestHeaders.get("upgrade") ?? "")', replace: "", tests: HARDENING_TESTS },
+  { rule: "originStatusRange: a requested WebSocket passes", file: "src/forward.ts", find: '  if (status === 101 && response.webSocket != null && /^websocket$/i.test(requestHeaders.get("upgrade") ?? "")) return;\n', replace: "", tests: HARDENING_TESTS },
+  // 7. every answer's line carries the status the client got
+  // 8. health answers as requests are answered
+  // issue 22: IAM Identity Center sessions (ATTACKS #28) in the identity, at the origin and in the policy
   { rule: "identityCenterSession: the whole role name", file: "src/identity.ts", find: "/^AWSReservedSSO_(.+)_([0-9a-f]{16})$/", replace: "/AWSReservedSSO_(.+)_([0-9a-f]{16})/", tests: ISSUE22_TESTS },
   { rule: "identityCenterSession: lower-case hex only", file: "src/identity.ts", find: "_([0-9a-f]{16})$/", replace: "_([0-9a-fA-F]{16})$/", tests: ISSUE22_TESTS },
   { rule: "identityCenterSession: no user for a plain session", file: "src/identity.ts", find: "if (sso === null) return { role, session };", replace: "if (sso === null) return { role, session, user: session };", tests: ISSUE22_TESTS },
@@ -291,12 +319,49 @@ const ALL: Mutant[] = [
   { rule: "selectorSchema: unknown keys refused", file: "src/policy/schema.ts", find: "const IdentityCenterSelectorSchema = z.strictObject({", replace: "const IdentityCenterSelectorSchema = z.looseObject({", tests: ISSUE22_TESTS },
   { rule: "policyCheck: warns about AWSReservedSSO_ globs", file: "src/policy/explain.ts", find: "if (selector !== undefined) warnings.push(", replace: "if (false) warnings.push(", tests: ISSUE22_TESTS },
   { rule: "decision: the user in the decision line", file: "src/observe/decision.ts", find: "      ...(identity.user !== undefined && { user: identity.user }),\n", replace: "", tests: ISSUE22_TESTS },
-  // issue 22: sts-gate proxy (ATTACKS #35–#37); the proxy itself runs against the gate in test/proxy/proxy.test.ts (project node)
+  // issue 22: sts-gate proxy (ATTACKS #29); the proxy itself runs against the gate in test/proxy/proxy.test.ts (project node)
   { rule: "proxyLoopbackOnly: 127.0.0.0/8 only", file: "src/cli/proxy-rules.ts", find: "if (v4 !== null && v4.slice(1).every((n) => Number(n) <= 255)) return bare;", replace: "if (/^[\\d.]+$/.test(bare)) return bare;", tests: PROXY_TESTS },
   { rule: "proxyHostCheck: the proxy's own Host", file: "src/cli/proxy-rules.ts", find: "if (!own.hosts.has(host)) {", replace: 'if (host === "") {', tests: PROXY_TESTS },
   { rule: "proxyOriginCheck: own or allowed origins only", file: "src/cli/proxy-rules.ts", find: "if (origin !== undefined && !own.origins.has(origin) && !allowOrigins.includes(origin)) {", replace: 'if (origin === "null") {', tests: PROXY_TESTS },
   { rule: "proxyTokenReuse: one token reused", file: "src/cli/proxy-rules.ts", find: "if (this.current !== undefined && this.now() < this.current.freshUntil)", replace: "if (false)", tests: PROXY_TESTS },
   { rule: "proxyTokenReuse: fresh before 5 minutes", file: "src/cli/proxy-rules.ts", find: "signedAt + PROXY_TOKEN_REUSE_MS", replace: "signedAt + 15 * 60_000", tests: PROXY_TESTS },
+
+  // The one request path (src/gate/): what the plain path and the Hono app did, once
+  { rule: "devWiringLoopbackOnly: enforced", file: "src/gate/routes.ts", find: "return ready.devWiring !== undefined && !isLoopbackHost(hostname) ? ready.devWiring : ready;", replace: "return ready;", tests: EDGE_TESTS },
+  { rule: "devWiringLoopbackOnly: only *.localhost names beside the loopback hosts", file: "src/edge/dev-wiring.ts", find: "/^(?:[a-z0-9-]+\\.)+localhost$/", replace: "/localhost$/", tests: EDGE_TESTS },
+  { rule: "revocationApiOff: no admins, no revocations", file: "src/gate/runtime.ts", find: "config.admins?.hasAdmins ? new RevocationSnapshot", replace: "true ? new RevocationSnapshot", tests: REVOCATION_TESTS },
+  { rule: "revocationApiOff: 404", file: "src/gate/handlers/admin.ts", find: "if (admins === undefined || snapshot === undefined) throw", replace: "if (snapshot === undefined) throw", tests: [...REVOCATION_TESTS, "test/integration/apps.test.ts"] },
+  { rule: "revocation adminsOnly: the API asks for admins", file: "src/gate/handlers/admin.ts", find: 'ctx.authorizeRequest({ grants: "admins" })', replace: "ctx.authorizeRequest()", tests: REVOCATION_TESTS },
+  { rule: "observe: status the client got", file: "src/gate/dispatch.ts", find: "decision.finish({ status: answer.status, error: failure });", replace: "decision.finish({ status: 200, error: failure });" },
+  { rule: "observe: request id on every answer", file: "src/gate/dispatch.ts", find: "out.headers.set(REQUEST_ID_HEADER, decision.requestId);", replace: "" },
+  { rule: "cors: every answer's CORS headers", file: "src/gate/dispatch.ts", find: ": withCorsHeaders(response, app && admittedOrigin(request.headers, app.corsAllowedOrigins));", replace: ": response;" },
+  { rule: "gatePrefix: every spelling is read by isGatePath", file: "src/gate/routes.ts", find: "const GATE_PATH_HINT = /%|;|\\/\\/|\\/\\.well-known/i;", replace: "const GATE_PATH_HINT = /^\\/\\.well-known\\//;", tests: [...REVOCATION_TESTS, ...HARDENING_TESTS] },
+  { rule: "gatePrefix: an escaped spelling is read", file: "src/gate/routes.ts", find: "/%|;|", replace: "/;|", tests: [...REVOCATION_TESTS, ...HARDENING_TESTS] },
+  { rule: "gatePrefix: a ';' spelling is read", file: "src/gate/routes.ts", find: "/%|;|", replace: "/%|", tests: HARDENING_TESTS },
+  { rule: "gatePrefix: repeated slashes are read", file: "src/gate/routes.ts", find: "|\\/\\/|", replace: "|", tests: REVOCATION_TESTS },
+  { rule: "gatePrefix: /.well-known in any case", file: "src/gate/routes.ts", find: "\\/\\.well-known/i;", replace: "\\/\\.well-known/;", tests: REVOCATION_TESTS },
+  { rule: "health: answered before authentication", file: "src/gate/routes.ts", find: '  if (pathname === HEALTH_PATH && readOnly) return { kind: "health", ready };\n', replace: "" },
+  { rule: "health: 503 where dev wiring refuses requests", file: "src/gate/routes.ts", find: 'return { kind: "health", ready };', replace: 'return { kind: "health", ready: prepared };', tests: HARDENING_TESTS },
+  { rule: "decision: the gate's own 404 and 405 are logged", file: "src/gate/handlers/admin.ts", find: "    ctx.decision.finish({ status: route.refusal.status, error: route.refusal });\n", replace: "", tests: HARDENING_TESTS },
+  { rule: "decision: health and the JWKS name their route", file: "src/gate/dispatch.ts", find: '      decision.served("jwks");\n', replace: "", tests: ["test/integration/assertion.test.ts"] },
+  // Apps (issue 20, ATTACKS #26 and #30)
+  { rule: "appByHost: unknown hosts get no_app", file: "src/gate/routes.ts", find: '  if (app === undefined) return { kind: "noApp" };\n  const origin', replace: '  if (app === undefined) return { kind: "proxy", app: apps[0]! };\n  const origin', tests: ["test/integration/apps.test.ts"] },
+  { rule: "appByHost: an exact host wins over a wildcard", file: "src/gate/apps.ts", find: "  if (exact.length > 0) return exact;\n", replace: "", tests: ["test/integration/apps.test.ts"] },
+  { rule: "appByHost: a wildcard matches exactly one more label", file: "src/gate/apps.ts", find: "const wildcard = `*${host.slice(dot)}`;", replace: "const wildcard = `*${host.slice(host.lastIndexOf(\".\", host.lastIndexOf(\".\") - 1))}`;", tests: ["test/integration/apps.test.ts"] },
+  { rule: "appByHost: hosts regardless of case", file: "src/gate/apps.ts", find: 'const host = hostname.toLowerCase().replace(/\\.$/, "");', replace: "const host = hostname;", tests: ["test/integration/apps.test.ts"] },
+  { rule: "appByHost: the longest prefix wins", file: "src/gate/apps.ts", find: "(best === undefined || app.pathPrefix.length > best.pathPrefix.length)", replace: "best === undefined", tests: ["test/integration/apps.test.ts"] },
+  { rule: "prefixBoundary: a prefix ends on a segment boundary", file: "src/gate/apps.ts", find: "return pathname === prefix || pathname.startsWith(`${prefix}/`);", replace: "return pathname.startsWith(prefix);", tests: ["test/integration/apps.test.ts"] },
+  { rule: "apps: each app verifies with its own audience", file: "src/gate/runtime.ts", find: "        audience: app.audience,\n", replace: "        audience: config.apps[0]!.audience,\n", tests: ["test/integration/apps.test.ts"] },
+  { rule: "apps: each app's own policy", file: "src/gate/handlers/proxy.ts", find: "authorize(app.verifier, app.app.policy,", replace: "authorize(app.verifier, ctx.runtime.config.apps[0]!.policy,", tests: ["test/integration/apps.test.ts"] },
+  { rule: "apps: each app's own issuer", file: "src/gate/apps.ts", find: "assertionIssuer: `urn:sts-gate:${doc.audience}`,", replace: 'assertionIssuer: "urn:sts-gate",', tests: ["test/integration/apps.test.ts"] },
+  { rule: "apps: audiences are unique", file: "src/gate/apps.ts", find: "    if (audience !== undefined) ctx.addIssue(", replace: "    if (false) ctx.addIssue(", tests: ["test/integration/apps.test.ts"] },
+  { rule: "apps: host and prefix are unique", file: "src/gate/apps.ts", find: "if (other !== undefined && other !== i) ctx.addIssue(", replace: "if (false) ctx.addIssue(", tests: ["test/integration/apps.test.ts"] },
+  { rule: "apps: no admins in an app's policy", file: "src/gate/apps.ts", find: "        if (doc.admins !== undefined) ctx.addIssue(", replace: "        if (false) ctx.addIssue(", tests: ["test/integration/apps.test.ts"] },
+  { rule: "appsOrSingleApp: APPS never beside the single-app vars", file: "src/config.ts", find: "    if (mixed.length > 0) issues.push(", replace: "    if (false) issues.push(", tests: ["test/integration/apps.test.ts"] },
+  { rule: "publicPathsStrict: no identity on a public path", file: "src/forward.ts", find: "  if (identity === undefined) return headers;\n", replace: "  if (identity === undefined) return headers.set(\"x-caller-type\", \"public\"), headers;\n", tests: ["test/integration/apps.test.ts"] },
+  { rule: "publicPathsStrict: ambiguous paths are never public", file: "src/gate/apps.ts", find: "      const path = policyPath(rawPath);", replace: "      const path = decodeURIComponent(rawPath);", tests: ["test/integration/apps.test.ts"] },
+  { rule: "publicPathsStrict: the method override is refused there too", file: "src/forward.ts", find: "  checkNoMethodOverride(incoming.search);\n", replace: "  if (identity !== undefined) checkNoMethodOverride(incoming.search);\n", tests: ["test/integration/apps.test.ts"] },
+  { rule: "ADMINS: admin requests use the host's app audience", file: "src/gate/handlers/admin.ts", find: "await authorize(app.verifier, admins,", replace: "await authorize(ctx.runtime.apps[0]!.verifier, admins,", tests: ["test/integration/apps.test.ts"] },
   // issue 21
   { rule: "tokenMaxAge: the local rule uses the app's limit", file: "src/token/validate.ts", find: "  const expiresAt = checkLifetime(signedAt, now, maxAgeMs);", replace: "  const expiresAt = checkLifetime(signedAt, now);", tests: ["test/integration/token-max-age.test.ts"] },
   { rule: "tokenMaxAge: checked on a cache hit", file: "src/verify/verifier.ts", find: "        checkAge(remembered.signedAt, now, maxAgeMs);\n", replace: "", tests: ["test/integration/token-max-age.test.ts"] },
@@ -319,9 +384,8 @@ const MODULE_TESTS: ReadonlyArray<[prefix: string, tests: readonly string[]]> = 
   ["src/verify/", ["test/verify/", "test/integration/cache.test.ts", "test/integration/sts-faults.test.ts", "test/integration/flood.test.ts"]],
   ["src/forward.ts", ["test/integration/forwarding.test.ts", "test/integration/origin-edge.test.ts", "test/integration/observability.test.ts"]],
   ["src/observe/", ["test/integration/observability.test.ts"]],
-  ["src/app.ts", ["test/integration/observability.test.ts", "test/integration/config-and-logs.test.ts"]],
-  ["src/gate-fetch.ts", ["test/integration/observability.test.ts", "test/integration/cors.test.ts", "test/integration/forwarding.test.ts"]],
   ["src/cors.ts", ["test/cors.test.ts", "test/integration/cors.test.ts"]],
+  ["src/gate/", ["test/integration/observability.test.ts", "test/integration/config-and-logs.test.ts", "test/integration/cors.test.ts", "test/integration/forwarding.test.ts", "test/integration/apps.test.ts"]],
 ];
 
 export const MUTANTS: Mutant[] = ALL.map((m) => m.tests ? m : { ...m, tests: MODULE_TESTS.find(([prefix]) => m.file.startsWith(prefix))?.[1] });

@@ -64,3 +64,38 @@ describe("checkPolicyText and explainPolicy", () => {
     expect(e.decision).toEqual({ allowed: true, rule: "readers", pattern: `arn:aws:iam::${A}:role/*` });
   });
 });
+
+describe("runPolicyCommand on an app's policy (issue 20)", () => {
+  const app = "APPS[1] (docs)";
+  const alice = `arn:aws:iam::${A}:user/alice`;
+  const docs = JSON.stringify({ allow: [alice] });
+
+  it("names the app's issues by the app, its fields as policy.…", () => {
+    const out = runPolicyCommand({ command: "check", file: "w.toml [vars] APPS[1] (docs)", app }, () => JSON.stringify({ allow: ["arn:aws:iam::*:user/alice"] }));
+    expect(out.exitCode).toBe(1);
+    expect(out.stderr.split("\n")[1]).toMatch(/^APPS\[1\] \(docs\): policy\.allow\[0\]: the account field must be a literal/);
+  });
+
+  it("refuses admins in an app's policy, and a missing policy", () => {
+    const withAdmins = runPolicyCommand({ command: "check", file: "f", app }, () => JSON.stringify({ allow: [alice], admins: [alice] }));
+    expect(withAdmins.exitCode).toBe(1);
+    expect(withAdmins.stderr).toContain("APPS[1] (docs): policy.admins: is not allowed in an app's policy");
+    const missing = runPolicyCommand({ command: "check", file: "f", app, missing: true }, () => "");
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr).toContain("APPS[1] (docs): policy: missing");
+    // A policy file on its own may name admins (the single-app POLICY.admins).
+    expect(runPolicyCommand({ command: "check", file: "f" }, () => JSON.stringify({ allow: [alice], admins: [alice] })).exitCode).toBe(0);
+  });
+
+  it("explain decides the gate's own API by ADMINS, and the app's paths by its policy", () => {
+    const admins = JSON.stringify([`arn:aws:iam::${A}:role/gate-admin`]);
+    const api = (arn: string) => runPolicyCommand({ command: "explain", file: "f", app, admins, arn, path: "/.well-known/sts-gate/revocations" }, () => docs);
+    expect(api(`arn:aws:iam::${A}:role/gate-admin`).exitCode).toBe(0);
+    expect(api(alice).exitCode).toBe(1);
+    const page = runPolicyCommand({ command: "explain", file: "f", app, admins, arn: alice, path: "/docs/x" }, () => docs);
+    expect(page.exitCode).toBe(0);
+    expect(page.stdout).toContain(`note: admins: ${alice} is not an admin`);
+    // Without ADMINS, no one may use the gate's API.
+    expect(runPolicyCommand({ command: "explain", file: "f", app, arn: alice, path: "/.well-known/sts-gate/revocations" }, () => docs).exitCode).toBe(1);
+  });
+});

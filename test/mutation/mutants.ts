@@ -368,6 +368,18 @@ const ALL: Mutant[] = [
   { rule: "tokenMaxAge: each app's own limit", file: "src/gate/runtime.ts", find: "        maxAgeMs: app.tokenMaxAgeMs,", replace: "        maxAgeMs: config.apps.at(-1)!.tokenMaxAgeMs,", tests: ["test/integration/token-max-age.test.ts"] },
   { rule: "tokenMaxAge: out of range is a configuration error", file: "src/config.ts", find: "z.int().check(z.gte(60), z.lte(900))", replace: "z.int()", tests: ["test/integration/token-max-age.test.ts"] },
   // issue 21 end
+  // issue 20 tools: sts-gate doctor and npm run policy understand APPS
+  { rule: "issue 20 tools: doctor checks each app of APPS", file: "src/cli/doctor.ts", find: "  else problems.push(...appsProblems(target, apps));\n", replace: "", tests: ["test/cli/doctor.test.ts"] },
+  { rule: "issue 20 tools: doctor names each issue by its app", file: "src/cli/doctor.ts", find: "        if (ref === undefined) return whole;\n", replace: "        return whole;\n", tests: ["test/cli/doctor.test.ts"] },
+  { rule: "issue 20 tools: doctor checks each app's origin", file: "src/cli/doctor.ts", find: "    if (typeof doc.originUrl === \"string\" && !said(\"originUrl\")) {", replace: "    if (false) {", tests: ["test/cli/doctor.test.ts"] },
+  { rule: "issue 20 tools: doctor refuses an example host", file: "src/cli/doctor.ts", find: "if (typeof host === \"string\" && EXAMPLE_HOST.test(", replace: "if (false && EXAMPLE_HOST.test(", tests: ["test/cli/doctor.test.ts"] },
+  { rule: "issue 20 tools: doctor finds an app's policy that admits no one", file: "src/cli/doctor.ts", find: "      if (noOne !== undefined) problems.push(`${app.ref}: policy: admits no one", replace: "      if (false) problems.push(`${app.ref}: policy: admits no one", tests: ["test/cli/doctor.test.ts"] },
+  { rule: "issue 20 tools: check names an app's issues by the app", file: "src/cli/policy-command.ts", find: "  if (!checked.ok) return { ok: false, issues: checked.issues.map(named) };", replace: "  if (!checked.ok) return { ok: false, issues: checked.issues };", tests: ["test/cli/policy-command.test.ts"] },
+  { rule: "issue 20 tools: check refuses admins in an app's policy", file: "src/cli/policy-command.ts", find: "  if (checked.doc.admins !== undefined) return { ok: false, issues: [named(", replace: "  if (false) return { ok: false, issues: [named(", tests: ["test/cli/policy-command.test.ts"] },
+  { rule: "issue 20 tools: explain decides the gate's API by ADMINS", file: "src/cli/policy-command.ts", find: "  const decided = withAdmins(text, request) ?? checked;", replace: "  const decided = checked;", tests: ["test/cli/policy-command.test.ts"] },
+  { rule: "issue 20 tools: explain needs --app with APPS", file: "src/cli/wrangler-config.ts", find: "  } else if (options.command === \"explain\") {", replace: "  } else if (false) {", tests: ["test/cli/wrangler-config.test.ts"] },
+  { rule: "issue 20 tools: --app picks the app", file: "src/cli/wrangler-config.ts", find: "    chosen = apps.filter((a) => a.name === app);", replace: "    chosen = apps;", tests: ["test/cli/wrangler-config.test.ts"] },
+  { rule: "issue 20 tools: an app's policy is a table, never JSON text", file: "src/cli/wrangler-config.ts", find: "policyText: policy === undefined ? undefined : JSON.stringify(policy) }];", replace: "policyText: policy === undefined ? undefined : typeof policy === \"string\" ? policy : JSON.stringify(policy) }];", tests: ["test/cli/wrangler-config.test.ts"] },
 ];
 
 /**

@@ -45,7 +45,8 @@ line each: a placeholder or missing IDENTITY_CACHE KV namespace; a missing AUDIE
 missing, non-https or example ORIGIN_URL (*.example.com, localhost); an invalid POLICY or
 one that admits no one; an STS or ORIGIN service binding (development only); a private
 key in vars (it belongs in \`wrangler secret put\`); and anything the gate itself would
-refuse at its first request.
+refuse at its first request. With APPS, each app's origin, hosts and policy are checked
+the same way, and each problem is named by its app: APPS[1] (docs): ...
 
 Options:
   --config <file>  The wrangler configuration. Default: wrangler.toml.

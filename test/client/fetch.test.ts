@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
 import { createGateFetch, StsGateClientError, type AwsCredentials, type FetchLike } from "../../src/client/index";
 import { createStsEmulator, IDENTITIES } from "../emulator/sts";
+import { through } from "../support/gate";
 import { decodeToken, identity, TEST_AUDIENCE } from "../support/tokens";
 
 const MINUTE = 60 * 1000;
@@ -66,10 +67,6 @@ function deferred<T>() {
   return { promise, resolve };
 }
 
-function ctx(): ExecutionContext {
-  return { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
-}
-
 describe("createGateFetch through the gate", () => {
   it("adds the bearer token, is admitted, and reuses the token", async () => {
     const seen: string[] = [];
@@ -131,7 +128,7 @@ describe("createGateFetch through the gate", () => {
       fetch: (input, init) => {
         const request = new Request(input, init);
         tokens.push(request.headers.get("authorization")!);
-        return app.fetch(request, { ...env, STS: { fetch: (r: Request) => sts.fetch(r) } as unknown as Fetcher }, ctx());
+        return through(app, { ...env, STS: { fetch: (r: Request) => sts.fetch(r) } as unknown as Fetcher }, request);
       },
     });
     expect((await gateFetch("https://localhost/a")).status).toBe(200);

@@ -2,6 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
 import fixtures from "../fixtures/aws-cli-tokens.json";
+import { through } from "../support/gate";
 import { emulatorAt, stsCallsFor } from "../support/emulator";
 import { mintSmithyToken } from "../support/smithy";
 import { bearer, mintToken } from "../support/tokens";
@@ -63,11 +64,7 @@ describe("tokens the gate accepts", () => {
     /** The gate and an emulator whose clocks both read `now`, as if it were that moment. */
     async function presentAt(now: number) {
       const sts = emulatorAt(now);
-      const res = await createGateApp({ now: () => now }).fetch(
-        new Request("https://localhost/kube", { headers: bearer(fixture.token) }),
-        { ...env, STS: sts.binding },
-        ctx(),
-      );
+      const res = await through(createGateApp({ now: () => now }), { ...env, STS: sts.binding }, new Request("https://localhost/kube", { headers: bearer(fixture.token) }));
       return { res, sts };
     }
 
@@ -95,7 +92,3 @@ describe("tokens the gate accepts", () => {
     expect(await stsCallsFor(token)).toBe(1);
   });
 });
-
-function ctx(): ExecutionContext {
-  return { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
-}

@@ -17,9 +17,12 @@ import { codeOf } from "../support/verification";
 
 afterEach(() => vi.restoreAllMocks());
 
-/** A gate env with its own key and a capturing origin. */
+/**
+ * A gate env with its own key and a capturing origin. A gate that keeps the run's key signs
+ * for the real echo origin, which verifies every request it records.
+ */
 function gateWith(patch: Record<string, unknown>) {
-  const origin = captureOrigin();
+  const origin = captureOrigin("ASSERTION_PRIVATE_JWK" in patch ? undefined : env.ORIGIN);
   return { env: { ...env, ORIGIN: origin.fetcher, ...patch }, origin };
 }
 

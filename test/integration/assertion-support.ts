@@ -9,14 +9,19 @@ import { bearer, mintToken } from "../support/tokens";
 export const TEST_ISSUER = "urn:sts-gate:sts-gate-test";
 export const TEST_AUDIENCE_CLAIM = "http://echo-origin.local";
 
-/** An origin that records what the gate sent it and answers 200. */
-export function captureOrigin() {
+/**
+ * An origin that records what the gate sent it. Given `verifying` (the real echo origin binding,
+ * `env.ORIGIN`), it forwards each request there, so the assertion is verified and a bad one is
+ * refused; without, it answers 200 itself, for gates signing with a key of their own, which the
+ * echo origin (it holds the run's key only) could not verify.
+ */
+export function captureOrigin(verifying?: Fetcher) {
   const requests: Request[] = [];
   const fetcher = {
     fetch: async (input: RequestInfo | URL, init?: RequestInit) => {
       const request = new Request(input, init);
-      requests.push(request);
-      return Response.json({ ok: true });
+      requests.push(request.clone());
+      return verifying ? verifying.fetch(request) : Response.json({ ok: true });
     },
   } as unknown as Fetcher;
   return {

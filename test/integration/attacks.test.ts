@@ -1,6 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
+import { through } from "../support/gate";
 import { emulatorAt, stsCallsFor } from "../support/emulator";
 import { bearer, encodeToken, mintToken, presignUrl, uniqueExpires, uniqueSigningTime } from "../support/tokens";
 
@@ -65,11 +66,7 @@ describe("#1 the caller chooses where the gate sends the token", () => {
     const sts = emulatorAt(now);
     // Lowercase percent-escapes are valid, but the gate sends its own canonical encoding.
     const url = (await presignUrl("alice", { at: uniqueSigningTime(), expires: await uniqueExpires() })).replace(/%2F/g, "%2f");
-    const res = await createGateApp({ now: () => now }).fetch(
-      new Request("https://localhost/", { headers: bearer(encodeToken(url)) }),
-      { ...env, STS: sts.binding },
-      noCtx(),
-    );
+    const res = await through(createGateApp({ now: () => now }), { ...env, STS: sts.binding }, new Request("https://localhost/", { headers: bearer(encodeToken(url)) }));
     expect(res.status).toBe(200);
     expect(sts.requests).toHaveLength(1);
     const upstream = sts.requests[0]!.url;
@@ -122,15 +119,11 @@ describe("#6 parameters smuggled in a body", () => {
   it("sends STS a GET with no body, whatever the client's request carries", async () => {
     const now = Date.now();
     const sts = emulatorAt(now);
-    const res = await createGateApp({ now: () => now }).fetch(
-      new Request("https://localhost/", {
+    const res = await through(createGateApp({ now: () => now }), { ...env, STS: sts.binding }, new Request("https://localhost/", {
         method: "POST",
         headers: { ...bearer(await mintToken("alice")), "content-type": "application/x-www-form-urlencoded" },
         body: "Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fadmin",
-      }),
-      { ...env, STS: sts.binding },
-      noCtx(),
-    );
+      }));
     expect(res.status).toBe(200);
     expect(sts.requests[0]!.method).toBe("GET");
     expect(await sts.requests[0]!.text()).toBe("");
@@ -141,8 +134,7 @@ describe("#7 attacker-chosen headers", () => {
   it("sends STS exactly the audience header and Accept: application/json", async () => {
     const now = Date.now();
     const sts = emulatorAt(now);
-    const res = await createGateApp({ now: () => now }).fetch(
-      new Request("https://localhost/", {
+    const res = await through(createGateApp({ now: () => now }), { ...env, STS: sts.binding }, new Request("https://localhost/", {
         headers: {
           ...bearer(await mintToken("alice")),
           host: "evil.example",
@@ -150,10 +142,7 @@ describe("#7 attacker-chosen headers", () => {
           accept: "text/xml",
           "x-k8s-aws-id": "another-audience",
         },
-      }),
-      { ...env, STS: sts.binding },
-      noCtx(),
-    );
+      }));
     expect(res.status).toBe(200);
     expect([...sts.requests[0]!.headers]).toEqual([
       ["accept", "application/json"],
@@ -238,7 +227,7 @@ describe("#14 resource exhaustion", () => {
   /** The gate in front of an emulator that counts every request reaching it, whatever it carries. */
   async function throughCountingSts(token: string) {
     const sts = emulatorAt(Date.now());
-    const res = await createGateApp().fetch(new Request("https://localhost/", { headers: bearer(token) }), { ...env, STS: sts.binding }, noCtx());
+    const res = await through(createGateApp(), { ...env, STS: sts.binding }, new Request("https://localhost/", { headers: bearer(token) }));
     return { status: res.status, code: ((await res.json()) as Problem).code, stsRequests: sts.requests.length };
   }
 
@@ -259,12 +248,8 @@ describe("#14 resource exhaustion", () => {
 
   it("counts what reaches STS: a valid token through the same harness is one request", async () => {
     const sts = emulatorAt(Date.now());
-    const res = await createGateApp().fetch(new Request("https://localhost/", { headers: bearer(await mintToken("alice")) }), { ...env, STS: sts.binding }, noCtx());
+    const res = await through(createGateApp(), { ...env, STS: sts.binding }, new Request("https://localhost/", { headers: bearer(await mintToken("alice")) }));
     expect(res.status).toBe(200);
     expect(sts.requests).toHaveLength(1);
   });
 });
-
-function noCtx(): ExecutionContext {
-  return { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
-}

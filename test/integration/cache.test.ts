@@ -5,6 +5,7 @@ import { createGateApp } from "../../src/gate/dispatch";
 import { IdentityCache } from "../../src/verify/isolate-cache";
 import { KV_TIMEOUT_MS } from "../../src/verify/kv-store";
 import { emulatorAt, stsCallsFor } from "../support/emulator";
+import { kvKeyFor, spiedKv } from "../support/kv";
 import { bearer, mintToken, decodeToken } from "../support/tokens";
 
 async function through(app: ReturnType<typeof createGateApp>, token: string, testEnv: object = env) {
@@ -42,21 +43,22 @@ describe("identity cache", () => {
     log.mockRestore();
     expect(await stsCallsFor(token)).toBe(1);
 
+    // Only this test's own key is read: other tests share the namespace.
     const signature = /X-Amz-Signature=([0-9a-f]{64})/.exec(decodeToken(token))![1]!;
-    const { keys } = await env.IDENTITY_CACHE.list();
-    for (const key of keys) {
-      expect(key.name).toMatch(/^id:v1:[0-9a-f]{64}$/);
-      const value = (await env.IDENTITY_CACHE.get(key.name)) ?? "";
-      expect(value).not.toContain(signature);
-      expect(value).not.toContain(token.slice(11));
-    }
+    const key = await kvKeyFor(token);
+    expect(key).toMatch(/^id:v1:[0-9a-f]{64}$/);
+    const value = await env.IDENTITY_CACHE.get(key);
+    expect(value).not.toBeNull();
+    expect(value).not.toContain(signature);
+    expect(value).not.toContain(token.slice(11));
   });
 
   it("stores an entry in KV only until the token expires", async () => {
     const signedAt = Date.now() - 60_000;
     const token = await mintToken("alice", { at: signedAt });
     await through(createGateApp(), token);
-    const { keys } = await env.IDENTITY_CACHE.list();
+    const { keys } = await env.IDENTITY_CACHE.list({ prefix: await kvKeyFor(token) });
+    expect(keys).toHaveLength(1);
     const expirations = keys.map((k) => k.expiration);
     const tokenExpiry = Math.floor((Math.floor(signedAt / 1000) * 1000 + 15 * 60 * 1000) / 1000);
     expect(expirations).toContain(tokenExpiry);
@@ -139,12 +141,10 @@ describe("identity cache", () => {
     const token = await mintToken("alice");
     const app = createGateApp();
     await through(app, token);
-    // Corrupt the stored identity: a fresh isolate must not trust it.
-    const { keys } = await env.IDENTITY_CACHE.list();
-    for (const key of keys) {
-      const value = JSON.parse((await env.IDENTITY_CACHE.get(key.name))!) as Record<string, unknown>;
-      await env.IDENTITY_CACHE.put(key.name, JSON.stringify({ ...value, account: "999999999999" }));
-    }
+    // Corrupt this token's stored identity (and no other test's): a fresh isolate must not trust it.
+    const key = await kvKeyFor(token);
+    const value = JSON.parse((await env.IDENTITY_CACHE.get(key))!) as Record<string, unknown>;
+    await env.IDENTITY_CACHE.put(key, JSON.stringify({ ...value, account: "999999999999" }));
     const before = await stsCallsFor(token);
     expect((await through(createGateApp(), token)).status).toBe(200);
     expect(await stsCallsFor(token)).toBe(before + 1);
@@ -152,7 +152,7 @@ describe("identity cache", () => {
 
   it("is bounded: beyond its maximum the least recently used identity is forgotten", async () => {
     const app = createGateApp({ cache: new IdentityCache(2) });
-    const noKv = { ...env, IDENTITY_CACHE: { get: async () => null, put: async () => {} } as unknown as KVNamespace };
+    const noKv = { ...env, IDENTITY_CACHE: spiedKv({ store: false }).kv };
     const [a, b, c] = [await mintToken("alice"), await mintToken("alice"), await mintToken("alice")];
     for (const t of [a, b, a, c]) expect((await through(app, t!, noKv)).status).toBe(200);
     // a was used after b, so b is the one evicted by c.
@@ -164,7 +164,7 @@ describe("identity cache", () => {
 
   it("at size 1, remembers only the last identity", async () => {
     const app = createGateApp({ cache: new IdentityCache(1) });
-    const noKv = { ...env, IDENTITY_CACHE: { get: async () => null, put: async () => {} } as unknown as KVNamespace };
+    const noKv = { ...env, IDENTITY_CACHE: spiedKv({ store: false }).kv };
     const [a, b] = [await mintToken("alice"), await mintToken("alice")];
     for (const t of [a, b, b, a]) expect((await through(app, t!, noKv)).status).toBe(200);
     // b was remembered (its second request asked no one); b's arrival evicted a.
@@ -173,7 +173,7 @@ describe("identity cache", () => {
   });
 
   it("takes its size from CACHE_MAX_ENTRIES: at 100, the 101st identity evicts the least recently used", async () => {
-    const noKv = { get: async () => null, put: async () => {} } as unknown as KVNamespace;
+    const noKv = spiedKv({ store: false }).kv;
     const tokens: string[] = [];
     for (let i = 0; i < 101; i++) tokens.push(await mintToken("alice"));
     /** Where each request's identity came from, as its decision line says ("miss" or "memory"). */

@@ -1,6 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
+import { through } from "../support/gate";
 import { bearer, mintToken } from "../support/tokens";
 
 interface Echo {
@@ -61,11 +62,11 @@ describe("forwarding to the origin", () => {
         return new Response("stored");
       },
     } as unknown as Fetcher;
-    const res = await createGateApp().fetch(
+    const res = await through(
+      createGateApp(),
+      { ...env, ORIGIN: origin },
       // @ts-expect-error: duplex is required by the fetch spec for stream bodies
       new Request("https://localhost/upload", { method: "PUT", headers: bearer(token), body, duplex: "half" }),
-      { ...env, ORIGIN: origin },
-      { waitUntil() {}, passThroughOnException() {} } as unknown as ExecutionContext,
     );
     expect(res.status).toBe(200);
     expect(await res.text()).toBe("stored");
@@ -108,11 +109,7 @@ describe("forwarding to the origin", () => {
   it("answers 502 problem+json when the origin cannot be reached", async () => {
     const app = createGateApp();
     const unreachable = { fetch: () => Promise.reject(new TypeError("connection refused")) } as unknown as Fetcher;
-    const res = await app.fetch(
-      new Request("https://localhost/x", { headers: bearer(await mintToken("alice")) }),
-      { ...env, ORIGIN: unreachable },
-      { waitUntil() {}, passThroughOnException() {} } as unknown as ExecutionContext,
-    );
+    const res = await through(app, { ...env, ORIGIN: unreachable }, new Request("https://localhost/x", { headers: bearer(await mintToken("alice")) }));
     expect(res.status).toBe(502);
     expect(res.headers.get("content-type")).toBe("application/problem+json");
     expect(((await res.json()) as { code: string }).code).toBe("origin_unreachable");
@@ -121,21 +118,18 @@ describe("forwarding to the origin", () => {
   it("does not forward a caller the policy denies", async () => {
     let forwarded = 0;
     const origin = { fetch: () => (forwarded++, Promise.resolve(new Response("reached"))) } as unknown as Fetcher;
-    const ctx = { waitUntil() {}, passThroughOnException() {} } as unknown as ExecutionContext;
-    const denied = await createGateApp().fetch(new Request("https://localhost/", { headers: bearer(await mintToken("reader")) }), { ...env, ORIGIN: origin }, ctx);
+    const denied = await through(createGateApp(), { ...env, ORIGIN: origin }, "https://localhost/", { headers: bearer(await mintToken("reader")) });
     expect(denied.status).toBe(403);
     expect(((await denied.json()) as { code: string }).code).toBe("policy_denied");
     expect(forwarded).toBe(0);
     // The same gate and origin forward a caller the policy allows, so the count can move.
-    const allowed = await createGateApp().fetch(new Request("https://localhost/", { headers: bearer(await mintToken("alice")) }), { ...env, ORIGIN: origin }, ctx);
+    const allowed = await through(createGateApp(), { ...env, ORIGIN: origin }, "https://localhost/", { headers: bearer(await mintToken("alice")) });
     expect(allowed.status).toBe(200);
     expect(forwarded).toBe(1);
   });
 });
 
 describe("origin faults", () => {
-  const ctx = () => ({ waitUntil() {}, passThroughOnException() {} }) as unknown as ExecutionContext;
-
   afterEach(() => {
     vi.useRealTimers();
     vi.restoreAllMocks();
@@ -156,8 +150,7 @@ describe("origin faults", () => {
     // An injected clock for the gate's timers: the deadline is read exactly, not raced.
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     let res: Response | undefined;
-    void createGateApp()
-      .fetch(request, { ...env, ORIGIN: hanging, ORIGIN_TIMEOUT_MS: "300" }, ctx())
+    void through(createGateApp(), { ...env, ORIGIN: hanging, ORIGIN_TIMEOUT_MS: "300" }, request)
       .then((r) => (res = r));
     await originCalled;
     await vi.advanceTimersByTimeAsync(299);
@@ -182,11 +175,7 @@ describe("origin faults", () => {
         throw new TypeError("Network connection lost.");
       },
     } as unknown as Fetcher;
-    const res = await createGateApp().fetch(
-      new Request("https://localhost/upload", { method: "POST", headers: bearer(await mintToken("alice")), body: "secret payload" }),
-      { ...env, ORIGIN: resetting },
-      ctx(),
-    );
+    const res = await through(createGateApp(), { ...env, ORIGIN: resetting }, new Request("https://localhost/upload", { method: "POST", headers: bearer(await mintToken("alice")), body: "secret payload" }));
     expect(res.status).toBe(502);
     expect(((await res.json()) as { code: string }).code).toBe("origin_unreachable");
     expect(calls).toBe(1);
@@ -195,11 +184,7 @@ describe("origin faults", () => {
 
   it("rejects an ORIGIN_TIMEOUT_MS that is not a whole number: 500 misconfigured, with a log line naming it", async () => {
     const log = vi.spyOn(console, "log").mockImplementation(() => {});
-    const res = await createGateApp().fetch(
-      new Request("https://localhost/", { headers: bearer(await mintToken("alice")) }),
-      { ...env, ORIGIN_TIMEOUT_MS: "1e3" },
-      ctx(),
-    );
+    const res = await through(createGateApp(), { ...env, ORIGIN_TIMEOUT_MS: "1e3" }, new Request("https://localhost/", { headers: bearer(await mintToken("alice")) }));
     expect(res.status).toBe(500);
     expect(((await res.json()) as { code: string }).code).toBe("misconfigured");
     const lines = log.mock.calls.map((c) => JSON.parse(String(c[0])) as { event: string; message?: string });

@@ -3,7 +3,9 @@ import { AwsV4Signer } from "aws4fetch";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { exchangeWithSts } from "../../src/sts/exchange";
 import { validateToken } from "../../src/token/validate";
+import { through } from "../support/gate";
 import { stsCallsFor } from "../support/emulator";
+import { kvKeyFor } from "../support/kv";
 import { amzDate, bearer, encodeToken, identity, mintToken, TEST_AUDIENCE } from "../support/tokens";
 
 interface Problem {
@@ -23,11 +25,9 @@ async function expectNotCached(token: string, code: string, arn: string): Promis
   const again = await send(token);
   expect(again.body.code).toBe(code);
   expect(await stsCallsFor(token)).toBe(before + 1);
-  const keys = await env.IDENTITY_CACHE.list();
-  for (const key of keys.keys) {
-    const value = await env.IDENTITY_CACHE.get(key.name);
-    expect(value ?? "").not.toContain(arn);
-  }
+  // Only this token's own key: other tests share the namespace.
+  const value = await env.IDENTITY_CACHE.get(await kvKeyFor(token));
+  expect(value ?? "").not.toContain(arn);
 }
 
 describe("STS failing: fail closed, never forward, never cache", () => {
@@ -134,12 +134,8 @@ describe("STS refusing the caller: 401, remembered until the token expires", () 
 describe("STS unreachable", () => {
   it("a connection reset → 503 sts_unreachable, not forwarded", async () => {
     const { createGateApp } = await import("../../src/gate/dispatch");
-    const reset = { fetch: () => Promise.reject(new TypeError("Network connection lost.")) } as unknown as Fetcher;
-    const res = await createGateApp().fetch(
-      new Request("https://localhost/x", { headers: bearer(await mintToken("alice")) }),
-      { ...env, STS: reset },
-      { waitUntil() {}, passThroughOnException() {} } as unknown as ExecutionContext,
-    );
+    const faultResetSts = { fetch: () => Promise.reject(new TypeError("Network connection lost.")) } as unknown as Fetcher;
+    const res = await through(createGateApp(), { ...env, STS: faultResetSts }, new Request("https://localhost/x", { headers: bearer(await mintToken("alice")) }));
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).not.toBeNull();
     expect(((await res.json()) as Problem).code).toBe("sts_unreachable");
@@ -153,20 +149,17 @@ describe("STS answers that only look right", () => {
     },
   });
 
-  async function through(sts: (request: Request) => Response) {
+  /** The gate in front of a fault-injecting STS that skips SigV4 and answers with `sts`. */
+  async function throughFaultSts(sts: (request: Request) => Response) {
     const { createGateApp } = await import("../../src/gate/dispatch");
-    const res = await createGateApp().fetch(
-      new Request("https://localhost/x", { headers: bearer(await mintToken("alice")) }),
-      { ...env, STS: { fetch: async (input: RequestInfo, init?: RequestInit) => sts(new Request(input, init)) } as unknown as Fetcher },
-      { waitUntil() {}, passThroughOnException() {} } as unknown as ExecutionContext,
-    );
+    const res = await through(createGateApp(), { ...env, STS: { fetch: async (input: RequestInfo, init?: RequestInit) => sts(new Request(input, init)) } as unknown as Fetcher }, new Request("https://localhost/x", { headers: bearer(await mintToken("alice")) }));
     return { status: res.status, code: ((await res.json()) as Problem).code };
   }
 
   it("a valid identity document served as text/html is refused: JSON means application/json", async () => {
-    expect(await through(() => new Response(identityJson, { headers: { "content-type": "text/html" } }))).toEqual({ status: 503, code: "sts_bad_response" });
+    expect(await throughFaultSts(() => new Response(identityJson, { headers: { "content-type": "text/html" } }))).toEqual({ status: 503, code: "sts_bad_response" });
     // The same bytes as application/json are accepted, so the content type is what decided.
-    expect((await through(() => new Response(identityJson, { headers: { "content-type": "application/json" } }))).status).toBe(200);
+    expect((await throughFaultSts(() => new Response(identityJson, { headers: { "content-type": "application/json" } }))).status).toBe(200);
   });
 
   it("a valid identity document padded past 64 KiB is refused, streamed or with its length declared", async () => {
@@ -181,15 +174,15 @@ describe("STS answers that only look right", () => {
         }),
         { headers: { "content-type": "application/json" } },
       );
-    expect(await through(streamed)).toEqual({ status: 503, code: "sts_bad_response" });
+    expect(await throughFaultSts(streamed)).toEqual({ status: 503, code: "sts_bad_response" });
     const declared = () => new Response(padded, { headers: { "content-type": "application/json", "content-length": String(padded.length) } });
-    expect(await through(declared)).toEqual({ status: 503, code: "sts_bad_response" });
+    expect(await throughFaultSts(declared)).toEqual({ status: 503, code: "sts_bad_response" });
   });
 
   it("a body longer than the Content-Length it declares is still held to 64 KiB", async () => {
     const padded = identityJson.replace("{", `{${" ".repeat(70 * 1024)}`);
     const understated = () => new Response(padded, { headers: { "content-type": "application/json", "content-length": "1000" } });
-    expect(await through(understated)).toEqual({ status: 503, code: "sts_bad_response" });
+    expect(await throughFaultSts(understated)).toEqual({ status: 503, code: "sts_bad_response" });
   });
 
   it("a declared Content-Length over 64 KiB is refused at once, without reading the body", async () => {
@@ -197,12 +190,12 @@ describe("STS answers that only look right", () => {
     // A body that never ends: reading it would wait for the deadline (sts_timeout).
     const endless = () =>
       new Response(new ReadableStream({ pull: () => void pulled++ }), { headers: { "content-type": "application/json", "content-length": "10000000" } });
-    expect(await through(endless)).toEqual({ status: 503, code: "sts_bad_response" });
+    expect(await throughFaultSts(endless)).toEqual({ status: 503, code: "sts_bad_response" });
     expect(pulled).toBeLessThanOrEqual(1);
   });
 
   it("HTTP 429 → 503 sts_throttled", async () => {
-    expect(await through(() => new Response("", { status: 429 }))).toEqual({ status: 503, code: "sts_throttled" });
+    expect(await throughFaultSts(() => new Response("", { status: 429 }))).toEqual({ status: 503, code: "sts_throttled" });
   });
 });
 
@@ -210,17 +203,15 @@ describe("the request the gate sends STS (rule rebuildUpstream, ATTACKS #1, #6, 
   it("is a GET with no body, to the endpoint table's host for the token, that follows no redirect", async () => {
     const { createGateApp } = await import("../../src/gate/dispatch");
     const seen: Request[] = [];
-    const sts = {
+    // A fault stub that skips SigV4: it records the request and answers 503.
+    const faultRecordingSts = {
       fetch: async (input: RequestInfo, init?: RequestInit) => {
         seen.push(new Request(input, init));
         return new Response("", { status: 503 });
       },
     } as unknown as Fetcher;
     const token = await mintToken("alice", { region: "eu-west-1" });
-    await createGateApp().fetch(new Request("https://localhost/x", { method: "POST", body: "the caller's body", headers: bearer(token) }), { ...env, STS: sts }, {
-      waitUntil() {},
-      passThroughOnException() {},
-    } as unknown as ExecutionContext);
+    await through(createGateApp(), { ...env, STS: faultRecordingSts }, new Request("https://localhost/x", { method: "POST", body: "the caller's body", headers: bearer(token) }));
     expect(seen).toHaveLength(1);
     const sent = seen[0]!;
     expect(new URL(sent.url).host).toBe("sts.eu-west-1.amazonaws.com");

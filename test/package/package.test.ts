@@ -91,14 +91,15 @@ export default app;
     });
     run("npm", ["install", tarball], dir);
     run(bin("wrangler"), ["deploy", "--dry-run", "--outdir", "out"], dir);
-    const sts = async () =>
+    // Hermetic: an STS stand-in that skips SigV4 and admits every token (the emulator is not in the package).
+    const stsSkippingSigV4 = async () =>
       new Response(
         JSON.stringify({ GetCallerIdentityResponse: { GetCallerIdentityResult: { Arn: "arn:aws:iam::111122223333:user/pkg", Account: "111122223333", UserId: "AIDAPACKAGETEST00001" } } }),
         { headers: { "content-type": "application/json" } },
       );
     const mf = new Miniflare(
       convertV4MiniflareOptions({
-        workers: [{ name: "worker-app", modules: true, modulesRoot: join(dir, "out"), scriptPath: join(dir, "out/index.js"), compatibilityDate: "2026-11-01", serviceBindings: { STS: sts } }],
+        workers: [{ name: "worker-app", modules: true, modulesRoot: join(dir, "out"), scriptPath: join(dir, "out/index.js"), compatibilityDate: "2026-11-01", serviceBindings: { STS: stsSkippingSigV4 } }],
       }),
     );
     try {

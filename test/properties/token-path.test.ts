@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
 import { lookupStsEndpoint } from "../../src/sts-endpoints";
 import { createStsEmulator, IDENTITIES } from "../emulator/sts";
+import { spiedKv } from "../support/kv";
 import { base64url, bearer, encodeToken, identity, presignUrl } from "../support/tokens";
 
 /**
@@ -39,23 +40,19 @@ function harness(): Harness {
     upstream,
     logs,
     async send(token) {
-      // A fresh app (and so a fresh cache) per input: each run must see the STS request it causes.
+      // A fresh app (and so a fresh cache) per input, and the real KV with writes not stored
+      // (properties must not see each other's entries): each run must see the STS request it causes.
       const app = createGateApp({ now: () => NOW });
       const ctx = createExecutionContext();
       const res = await app.fetch(
         new Request("https://localhost/p", { headers: { authorization: `Bearer ${token}` } }),
-        { ...env, STS: sts, IDENTITY_CACHE: memoryKv() },
+        { ...env, STS: sts, IDENTITY_CACHE: spiedKv({ store: false }).kv },
         ctx,
       );
       await waitOnExecutionContext(ctx);
       return { status: res.status, body: await res.text() };
     },
   };
-}
-
-/** KV that forgets everything: properties must not see each other's cache entries. */
-function memoryKv(): KVNamespace {
-  return { get: async () => null, put: async () => {} } as unknown as KVNamespace;
 }
 
 let network: ReturnType<typeof vi.spyOn>;

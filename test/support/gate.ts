@@ -16,7 +16,7 @@ export function countedEnv(overrides: Record<string, unknown> = {}) {
 }
 
 /** One request through a gate, with a real execution context whose waitUntil work is awaited. */
-export async function through(gate: GateWorker, testEnv: object, url: string, init: RequestInit = {}): Promise<Response> {
+export async function through(gate: GateWorker, testEnv: object, url: string | Request, init?: RequestInit): Promise<Response> {
   const ctx = createExecutionContext();
   const res = await gate.fetch(new Request(url, init), testEnv, ctx);
   await waitOnExecutionContext(ctx);

@@ -7,6 +7,7 @@
  *   npm run bench -- --rounds 2 --duration 3 --connections 8 --no-write --skip-vitest --skip-bundle
  *   npm run bench -- --note "…"           a note in the results
  *   npm run bench -- --diagnose           plus the diagnostic scenarios (canned STS)
+ *   npm run bench -- --loop [--loop-n 3000] [--loop-rounds 4]   only the loop instrument (test/bench/loop.ts)
  *   npm run bench -- --quick --profile <scenario>        CPU profile inside workerd (profile.ts)
  *   npm run bench -- --quick --only memory --gate-bundle <file.js>   A/B a patched bundle
  *   npm run bench -- --quick --only memory --compat-flags a,b       A/B the gate's compatibility flags
@@ -32,9 +33,10 @@ import { bundleWorker } from "./bundle";
 import { KV_SCENARIO_MEMORY_ENTRIES } from "./settings";
 import type { LoadResult, LoaderCommand, LoaderReply } from "./loader";
 import { formatSummary, saveProfile, startProfiling, summarize } from "./profile";
-import { evaluateTargets, renderResults, type BenchRun, type ScenarioSummary } from "./report";
+import { evaluateTargets, renderLoop, renderResults, type BenchRun, type LoopResult, type ScenarioSummary } from "./report";
 import type { StsFlavour, StsServerCommand, StsServerReply } from "./sts-server";
-import { BENCH_AUDIENCE, EXPIRES_VALUES } from "./tokens";
+import { BENCH_AUDIENCE, EXPIRES_VALUES, mintBenchToken } from "./tokens";
+import { benchApps } from "./apps";
 
 const exec = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -66,6 +68,10 @@ interface Options {
   gateBundle: string | undefined;
   /** The gate Workers' compatibility flags instead of wrangler.toml's (an A/B experiment). */
   compatFlags: string[] | undefined;
+  /** `--loop`: only the loop instrument (a full run measures it too, after the rounds). */
+  loopOnly: boolean;
+  loopN: number;
+  loopRounds: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -96,6 +102,9 @@ function parseOptions(argv: string[]): Options {
     only: value("--only")?.split(","),
     gateBundle: value("--gate-bundle"),
     compatFlags: value("--compat-flags")?.split(",").filter((f) => f !== ""),
+    loopOnly: argv.includes("--loop"),
+    loopN: number("--loop-n", 3000),
+    loopRounds: number("--loop-rounds", quick ? 2 : 4),
   };
 }
 
@@ -130,6 +139,8 @@ interface Scenario {
 const SCENARIOS: Scenario[] = [
   { key: "baseline", label: "baseline: pass-through proxy", worker: "proxy", pool: "memory", expect: "none" },
   { key: "memory", label: "gate, token in the isolate cache", worker: "gate", pool: "memory", expect: "memory" },
+  // Issue 20: 50 apps on one host, the request for the last one configured; its ratio is to the single-app hit.
+  { key: "memory-apps50", label: "gate, 50 apps, isolate cache (the last app)", worker: "gate-apps50", pool: "memory", expect: "memory" },
   { key: "memory-assertion", label: "gate + Ed25519 assertion, isolate cache", worker: "gate-assert", pool: "memory", expect: "memory" },
   { key: "kv", label: "gate, token in KV only", worker: "gate-kv", pool: "kv", expect: "kv" },
   // The proxy's token (its own pool), so that the KV scenario's pool advances only through gate-kv.
@@ -169,7 +180,7 @@ const DIAGNOSTICS: Scenario[] = [
 ];
 
 /** The Workers of the gate's Miniflare (everything but the proxy), reached on their own sockets. */
-const GATE_WORKERS = ["gate", "gate-assert", "gate-warm", "gate-kv", "kv-probe", "gate-fresh", "gate-nokv", "gate-slow", "gate-canned"];
+const GATE_WORKERS = ["gate", "gate-apps50", "gate-assert", "gate-warm", "gate-kv", "kv-probe", "gate-fresh", "gate-nokv", "gate-slow", "gate-canned"];
 
 /** Functions whose inclusive time --profile reports (names as esbuild left them in the bundle). */
 const INCLUSIVE = [
@@ -476,6 +487,7 @@ async function main(): Promise<void> {
       compatibility(),
       assertionKey(),
     ]);
+    const [loopJs, loopOriginJs] = await Promise.all([bundle("test/bench/loop.ts", join(tmp, "loop.js")), bundle("test/bench/loop-origin.ts", join(tmp, "loop-origin.js"))]);
 
     const date = compat.date;
     // The gate's flags: wrangler.toml's, or --compat-flags for an experiment (a run that is never written).
@@ -489,6 +501,13 @@ async function main(): Promise<void> {
     children.push(stsChild);
     const { ports: stsPorts } = await firstMessage<Extract<StsServerReply, { type: "ready" }>>(stsChild);
     const sts = new StsServer(stsChild);
+    const loopSetup: LoopSetup = { loopJs, loopOriginJs, date, flags: gateFlags, stsPort: stsPorts.instant, n: options.loopN, rounds: options.loopRounds };
+    if (options.loopOnly) {
+      const loop = await measureLoop(loopSetup);
+      console.log(`\n${renderLoop(loop)}`);
+      sts.exit();
+      return;
+    }
 
     const loaderChild = forkTs("test/bench/loader.ts");
     children.push(loaderChild);
@@ -534,6 +553,7 @@ async function main(): Promise<void> {
     mf = miniflare("gate", [
       gate("gate", "kv-gate", "instant"),
       gate("gate-assert", "kv-gate-assert", "instant", { ASSERTION_PRIVATE_JWK: privateJwk }),
+      { ...gate("gate-apps50", "kv-gate-apps50", "instant"), bindings: { APPS: benchApps(50, "127.0.0.1", originUrl) as unknown as string } },
       // gate-warm writes the KV entries that gate-kv (another isolate, same namespace) reads.
       gate("gate-warm", "kv-shared", "instant"),
       gate("gate-kv", "kv-shared", "instant", {}, gateSmallCacheJs),
@@ -605,6 +625,7 @@ async function main(): Promise<void> {
     };
     await warmCheck("isolate-cache token, gate", "gate", "memory", 1, 1, 200);
     await warmCheck("isolate-cache token, gate-assert", "gate-assert", "memory", 1, 1, 200);
+    await warmCheck("isolate-cache token, gate-apps50 (the last of 50 apps)", "gate-apps50", "memory", 1, 1, 200);
     await warmCheck("refused token, gate", "gate", "refused", 1, 1, 401);
     // gate-warm (another isolate, the same KV namespace as gate-kv) verifies each KV token once
     // through STS and writes its KV entry, as the gate does in production.
@@ -685,6 +706,9 @@ async function main(): Promise<void> {
     await mfProxy.dispose();
     mfProxy = undefined;
     loader.exit();
+    // The loop instrument, with the load rounds' workerd processes gone.
+    const loop = await measureLoop(loopSetup).catch((e: unknown) => (console.log(`loop failed: ${String(e)}`), undefined));
+    if (loop) console.log(renderLoop(loop));
     sts.exit();
 
     // ---- Summaries -----------------------------------------------------------------------------
@@ -703,6 +727,8 @@ async function main(): Promise<void> {
         cpuUs: median(list.map((r) => r.cpuUs)),
         // Each round's figure against the same round's baseline, then the median.
         ratio: perRound(list, (r, base) => r.rps / base.rps),
+        // Issue 20: the 50-app hit against the single-app hit of the same round.
+        ...(s.key === "memory-apps50" && runs.has("memory") ? { ratioToSingle: median(list.map((r, i) => r.rps / runs.get("memory")![i]!.rps)) } : {}),
         ownCpuUs: s.key === "baseline" ? undefined : perRound(list, (r, base) => r.cpuUs - base.cpuUs),
         stsPer1000: completed === 0 ? 0 : (calls / completed) * 1000,
         completed,
@@ -744,7 +770,7 @@ async function main(): Promise<void> {
       options.write = false;
     }
     const warmFailures = warm.filter((w) => !w.ok).map((w) => `warm-up ${w.label}`);
-    const targets = evaluateTargets(summaries, kvShare, warmFailures, bundleInfo);
+    const targets = evaluateTargets(summaries, kvShare, warmFailures, bundleInfo, loop);
 
     const run: BenchRun = {
       date: new Date(started).toISOString(),
@@ -757,6 +783,7 @@ async function main(): Promise<void> {
       warmup: warm,
       validate,
       bundle: bundleInfo,
+      loop,
       targets,
     };
     const lastRunPath = join(ROOT, "test/bench/last-run.json");
@@ -784,6 +811,114 @@ async function main(): Promise<void> {
     await rm(tmp, { recursive: true, force: true });
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The loop instrument (test/bench/loop.ts): the gate's own cost per hit, no sockets
+
+interface LoopSetup {
+  loopJs: string;
+  loopOriginJs: string;
+  date: string;
+  flags: string[];
+  stsPort: number;
+  n: number;
+  rounds: number;
+}
+
+/**
+ * One workerd holding the loop Worker and its trivial origin; the loop's CPU is read from
+ * /proc around each call of `n` hits. Every mode runs once unrecorded (JIT, and the one STS
+ * call of each gate), then `rounds` rounds in rotated order. A gate mode's own cost is the
+ * median over the rounds of (its µs per hit − the baseline loop's in the same round).
+ */
+async function measureLoop(setup: LoopSetup): Promise<LoopResult> {
+  const known = new Set(await workerdPids());
+  const lines = { decisions: 0, memoryAllow: 0, other: undefined as string | undefined };
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port: 0,
+      enableDevRegistry: false,
+      telemetry: { enabled: false },
+      // As in the load rounds: each decision line crosses to Node, where it is counted.
+      handleStructuredLogs: ({ message }) => {
+        if (!message.startsWith('{"event":"decision"')) {
+          if (!message.includes('"setting":"ASSERTION_PRIVATE_JWK"')) lines.other ??= message.slice(0, 300);
+          return;
+        }
+        lines.decisions++;
+        if (message.includes('"cache":"memory"') && message.includes('"outcome":"allow"')) lines.memoryAllow++;
+        else lines.other ??= message.slice(0, 300);
+      },
+      workers: [
+        {
+          name: "loop",
+          modules: true,
+          scriptPath: setup.loopJs,
+          compatibilityDate: setup.date,
+          compatibilityFlags: setup.flags,
+          kvNamespaces: { IDENTITY_CACHE: "kv-loop" },
+          serviceBindings: { ORIGIN: "loop-origin", STS: { external: { address: `127.0.0.1:${setup.stsPort}`, http: {} } } },
+        },
+        { name: "loop-origin", modules: true, scriptPath: setup.loopOriginJs, compatibilityDate: setup.date },
+      ],
+    }),
+  );
+  try {
+    await mf.ready;
+    const pid = await newWorkerd(known);
+    const token = await mintBenchToken({ identity: "alice", at: Date.now(), expires: 900 });
+    const modes = LOOP_MODES.map((m) => m.key);
+    const perHit: Record<string, number[]> = Object.fromEntries(modes.map((m) => [m, []]));
+    const checks: string[] = [];
+    const once = async (mode: string, n: number, record: boolean) => {
+      const before = lines.decisions;
+      const allowBefore = lines.memoryAllow;
+      const cpuBefore = await cpuUsOf(pid);
+      const r = await mf.dispatchFetch(`http://loop.internal/loop?mode=${mode}&n=${n}`, { headers: { "x-bench-token": token } });
+      const body = (await r.json()) as { statuses: Record<string, number> };
+      const us = ((await cpuUsOf(pid)) - cpuBefore) / n;
+      await sleep(50);
+      if (!record) return;
+      perHit[mode]!.push(us);
+      if ((body.statuses["200"] ?? 0) !== n) checks.push(`${mode}: answers ${JSON.stringify(body.statuses)}`);
+      const logged = lines.decisions - before;
+      const expected = mode === "base" || mode.endsWith("-nolog") ? 0 : n;
+      if (logged !== expected || (expected > 0 && lines.memoryAllow - allowBefore !== n)) checks.push(`${mode}: ${logged} decision lines (expected ${expected}, every one an isolate-cache allow)`);
+    };
+    for (const mode of modes) await once(mode, Math.min(300, setup.n), false);
+    // The warm-up's first hit of each gate is its one STS call: not a line of the recorded rounds.
+    lines.other = undefined;
+    for (let round = 0; round < setup.rounds; round++) {
+      const order = modes.map((_, i) => modes[(i + round) % modes.length]!);
+      for (const mode of order) await once(mode, setup.n, true);
+    }
+    if (lines.other !== undefined) checks.push(`a log line that is not an isolate-cache allow: ${lines.other}`);
+    const base = perHit.base!;
+    return {
+      n: setup.n,
+      rounds: setup.rounds,
+      modes: LOOP_MODES.map(({ key, label }) => ({
+        key,
+        label,
+        usPerHit: median(perHit[key]!),
+        ownUs: key === "base" ? undefined : median(perHit[key]!.map((us, i) => us - base[i]!)),
+        roundsUs: perHit[key]!,
+      })),
+      checks,
+    };
+  } finally {
+    await mf.dispose();
+  }
+}
+
+const LOOP_MODES = [
+  { key: "base", label: "baseline loop: the origin binding directly" },
+  { key: "gate", label: "the gate, one app" },
+  { key: "gate-nolog", label: "the gate, one app, console.log a no-op" },
+  { key: "apps50", label: "the gate, 50 apps (the last one)" },
+  { key: "apps50-nolog", label: "the gate, 50 apps, console.log a no-op" },
+] as const;
 
 /** Undefined if the run is exactly what the scenario must be; otherwise what was wrong. */
 function checkRun(s: Scenario, r: LoadResult, calls: number, t: Tally): string | undefined {

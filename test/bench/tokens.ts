@@ -9,7 +9,9 @@
 import { AwsV4Signer } from "aws4fetch";
 import { amzDate, encodeToken, identity } from "../support/tokens";
 
-export const BENCH_AUDIENCE = "sts-gate-bench";
+import { BENCH_AUDIENCE } from "./settings";
+
+export { BENCH_AUDIENCE };
 /** Distinct X-Amz-Expires values per signing second (1..900). */
 export const EXPIRES_VALUES = 900;
 

@@ -1,8 +1,8 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { createLocalJWKSet, customFetch, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
 import { createGateApp } from "../../src/gate/dispatch";
 import type { VerifyCallerOptions } from "../../src/origin";
+import { through } from "../support/gate";
 import { bearer, mintToken } from "../support/tokens";
 
 /** What the test env's gate puts in `iss` and `aud` (defaults from AUDIENCE and ORIGIN_URL). */
@@ -37,9 +37,7 @@ export function captureOrigin(verifying?: Fetcher) {
 
 /** One request through a fresh gate app with `testEnv`, waiting for its background work. */
 export async function throughGate(testEnv: object, path: string, init: RequestInit = {}): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await createGateApp().fetch(new Request(`https://localhost${path}`, init), testEnv, ctx);
-  await waitOnExecutionContext(ctx);
+  const res = await through(createGateApp(), testEnv, new Request(`https://localhost${path}`, init));
   return res;
 }
 

@@ -1,18 +1,16 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
 import { IdentityCache } from "../../src/verify/isolate-cache";
 import { KV_TIMEOUT_MS } from "../../src/verify/kv-store";
+import { through } from "../support/gate";
 import { emulatorAt, stsCallsFor } from "../support/emulator";
 import { kvKeyFor, spiedKv } from "../support/kv";
 import { bearer, mintToken, decodeToken } from "../support/tokens";
 
-async function through(app: ReturnType<typeof createGateApp>, token: string, testEnv: object = env) {
-  const ctx = createExecutionContext();
-  const res = await app.fetch(new Request("https://localhost/c", { headers: bearer(token) }), testEnv, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
+function send(app: ReturnType<typeof createGateApp>, token: string, testEnv: object = env) {
+  return through(app, testEnv, "https://localhost/c", { headers: bearer(token) });
 }
 
 function decisions(spy: { mock: { calls: unknown[][] } }): Array<Record<string, unknown>> {
@@ -26,8 +24,8 @@ describe("identity cache", () => {
     const app = createGateApp();
     const token = await mintToken("alice");
     const log = vi.spyOn(console, "log");
-    expect((await through(app, token)).status).toBe(200);
-    expect((await through(app, token)).status).toBe(200);
+    expect((await send(app, token)).status).toBe(200);
+    expect((await send(app, token)).status).toBe(200);
     expect(await stsCallsFor(token)).toBe(1);
     expect(decisions(log).map((d) => d.cache)).toEqual(["miss", "memory"]);
     log.mockRestore();
@@ -35,10 +33,10 @@ describe("identity cache", () => {
 
   it("shares an identity across isolates through KV, under a hash of the token", async () => {
     const token = await mintToken("deployer");
-    expect((await through(createGateApp(), token)).status).toBe(200);
+    expect((await send(createGateApp(), token)).status).toBe(200);
     const log = vi.spyOn(console, "log");
     // A second app has an empty memory, as a fresh isolate would.
-    expect((await through(createGateApp(), token)).status).toBe(200);
+    expect((await send(createGateApp(), token)).status).toBe(200);
     expect(decisions(log)[0]?.cache).toBe("kv");
     log.mockRestore();
     expect(await stsCallsFor(token)).toBe(1);
@@ -56,7 +54,7 @@ describe("identity cache", () => {
   it("stores an entry in KV only until the token expires", async () => {
     const signedAt = Date.now() - 60_000;
     const token = await mintToken("alice", { at: signedAt });
-    await through(createGateApp(), token);
+    await send(createGateApp(), token);
     const { keys } = await env.IDENTITY_CACHE.list({ prefix: await kvKeyFor(token) });
     expect(keys).toHaveLength(1);
     const expirations = keys.map((k) => k.expiration);
@@ -72,7 +70,7 @@ describe("identity cache", () => {
     const token = await mintToken("reader", { at: signedAt });
     const put = vi.spyOn(env.IDENTITY_CACHE, "put");
     const app = createGateApp({ now: () => now });
-    const res = await through(app, token, { ...env, STS: sts.binding, POLICY: { allow: ["arn:aws:iam::111122223333:role/reader"] } });
+    const res = await send(app, token, { ...env, STS: sts.binding, POLICY: { allow: ["arn:aws:iam::111122223333:role/reader"] } });
     expect(res.status).toBe(200);
     expect(put).not.toHaveBeenCalled();
     put.mockRestore();
@@ -81,7 +79,7 @@ describe("identity cache", () => {
   it("makes one STS call for many concurrent requests with the same token", async () => {
     const app = createGateApp();
     const token = await mintToken("alice");
-    const responses = await Promise.all(Array.from({ length: 25 }, () => through(app, token)));
+    const responses = await Promise.all(Array.from({ length: 25 }, () => send(app, token)));
     expect(responses.map((r) => r.status)).toEqual(Array(25).fill(200));
     expect(await stsCallsFor(token)).toBe(1);
   });
@@ -89,9 +87,9 @@ describe("identity cache", () => {
   it("evaluates the policy on every request, never from the cache", async () => {
     const cache = new IdentityCache();
     const token = await mintToken("deployer");
-    expect((await through(createGateApp({ cache }), token)).status).toBe(200);
+    expect((await send(createGateApp({ cache }), token)).status).toBe(200);
     const revoked = { ...env, POLICY: JSON.stringify({ allow: ["arn:aws:iam::111122223333:user/alice"] }) };
-    const res = await through(createGateApp({ cache }), token, revoked);
+    const res = await send(createGateApp({ cache }), token, revoked);
     expect(res.status).toBe(403);
     expect(await stsCallsFor(token)).toBe(1);
   });
@@ -103,7 +101,7 @@ describe("identity cache", () => {
       list: () => Promise.reject(new Error("KV unavailable")),
     } as unknown as KVNamespace;
     const token = await mintToken("alice");
-    const res = await through(createGateApp(), token, { ...env, IDENTITY_CACHE: broken });
+    const res = await send(createGateApp(), token, { ...env, IDENTITY_CACHE: broken });
     expect(res.status).toBe(200);
     expect(await stsCallsFor(token)).toBe(1);
   });
@@ -140,13 +138,13 @@ describe("identity cache", () => {
   it("ignores a KV entry that fails the identity checks", async () => {
     const token = await mintToken("alice");
     const app = createGateApp();
-    await through(app, token);
+    await send(app, token);
     // Corrupt this token's stored identity (and no other test's): a fresh isolate must not trust it.
     const key = await kvKeyFor(token);
     const value = JSON.parse((await env.IDENTITY_CACHE.get(key))!) as Record<string, unknown>;
     await env.IDENTITY_CACHE.put(key, JSON.stringify({ ...value, account: "999999999999" }));
     const before = await stsCallsFor(token);
-    expect((await through(createGateApp(), token)).status).toBe(200);
+    expect((await send(createGateApp(), token)).status).toBe(200);
     expect(await stsCallsFor(token)).toBe(before + 1);
   });
 
@@ -154,10 +152,10 @@ describe("identity cache", () => {
     const app = createGateApp({ cache: new IdentityCache(2) });
     const noKv = { ...env, IDENTITY_CACHE: spiedKv({ store: false }).kv };
     const [a, b, c] = [await mintToken("alice"), await mintToken("alice"), await mintToken("alice")];
-    for (const t of [a, b, a, c]) expect((await through(app, t!, noKv)).status).toBe(200);
+    for (const t of [a, b, a, c]) expect((await send(app, t!, noKv)).status).toBe(200);
     // a was used after b, so b is the one evicted by c.
-    await through(app, a!, noKv);
-    await through(app, b!, noKv);
+    await send(app, a!, noKv);
+    await send(app, b!, noKv);
     expect(await stsCallsFor(a!)).toBe(1);
     expect(await stsCallsFor(b!)).toBe(2);
   });
@@ -166,7 +164,7 @@ describe("identity cache", () => {
     const app = createGateApp({ cache: new IdentityCache(1) });
     const noKv = { ...env, IDENTITY_CACHE: spiedKv({ store: false }).kv };
     const [a, b] = [await mintToken("alice"), await mintToken("alice")];
-    for (const t of [a, b, b, a]) expect((await through(app, t!, noKv)).status).toBe(200);
+    for (const t of [a, b, b, a]) expect((await send(app, t!, noKv)).status).toBe(200);
     // b was remembered (its second request asked no one); b's arrival evicted a.
     expect(await stsCallsFor(b!)).toBe(1);
     expect(await stsCallsFor(a!)).toBe(2);
@@ -182,7 +180,7 @@ describe("identity cache", () => {
       const sized = { ...env, CACHE_MAX_ENTRIES: size, IDENTITY_CACHE: noKv };
       const log = vi.spyOn(console, "log").mockImplementation(() => {});
       try {
-        for (const t of sequence) expect((await through(app, t, sized)).status).toBe(200);
+        for (const t of sequence) expect((await send(app, t, sized)).status).toBe(200);
         return decisions(log).map((d) => d.cache);
       } finally {
         log.mockRestore();
@@ -194,18 +192,18 @@ describe("identity cache", () => {
   }, 60_000);
 
   it("refuses a CACHE_MAX_ENTRIES that is not a whole number", async () => {
-    const bad = await through(createGateApp(), await mintToken("alice"), { ...env, CACHE_MAX_ENTRIES: "lots" });
+    const bad = await send(createGateApp(), await mintToken("alice"), { ...env, CACHE_MAX_ENTRIES: "lots" });
     expect(bad.status).toBe(500);
     expect(((await bad.json()) as { code: string }).code).toBe("misconfigured");
   });
 
   it("never shares an entry between gates with different audiences on one KV namespace (ATTACKS #9)", async () => {
     const token = await mintToken("alice");
-    expect((await through(createGateApp(), token)).status).toBe(200);
+    expect((await send(createGateApp(), token)).status).toBe(200);
     // Another gate, another audience, the same KV: it must ask STS with its own audience,
     // which the token's signature does not cover, rather than trust the first gate's entry.
     const log = vi.spyOn(console, "log");
-    const other = await through(createGateApp(), token, { ...env, AUDIENCE: "another-gate" });
+    const other = await send(createGateApp(), token, { ...env, AUDIENCE: "another-gate" });
     expect(other.status).toBe(401);
     expect(((await other.json()) as { code: string }).code).toBe("sts_refused");
     expect(decisions(log)[0]?.cache).toBeUndefined();

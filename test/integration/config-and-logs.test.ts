@@ -1,22 +1,18 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
+import { through } from "../support/gate";
 import { bearer, decodeToken, identity, mintToken } from "../support/tokens";
 
-async function through(testEnv: object, token?: string) {
-  const ctx = createExecutionContext();
-  const headers: HeadersInit = token ? bearer(token) : {};
-  const res = await createGateApp().fetch(new Request("https://localhost/cfg", { headers }), testEnv, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
+function throughCfg(testEnv: object, token?: string) {
+  return through(createGateApp(), testEnv, "https://localhost/cfg", { headers: token ? bearer(token) : {} });
 }
 
 afterEach(() => vi.restoreAllMocks());
 
 describe("configuration", () => {
   it("accepts POLICY as a JSON string as well as a table", async () => {
-    const res = await through({ ...env, POLICY: JSON.stringify({ allow: ["arn:aws:iam::111122223333:user/alice"] }) }, await mintToken("alice"));
+    const res = await throughCfg({ ...env, POLICY: JSON.stringify({ allow: ["arn:aws:iam::111122223333:user/alice"] }) }, await mintToken("alice"));
     expect(res.status).toBe(200);
   });
 
@@ -30,7 +26,7 @@ describe("configuration", () => {
     ["no KV namespace", { IDENTITY_CACHE: undefined }, "IDENTITY_CACHE"],
   ])("fails closed on %s: 500 misconfigured, and a log line naming the field", async (_name, override, field) => {
     const log = vi.spyOn(console, "log").mockImplementation(() => {});
-    const res = await through({ ...env, ...override }, await mintToken("alice"));
+    const res = await throughCfg({ ...env, ...override }, await mintToken("alice"));
     expect(res.status).toBe(500);
     expect(res.headers.get("content-type")).toBe("application/problem+json");
     expect(((await res.json()) as { code: string }).code).toBe("misconfigured");
@@ -42,7 +38,7 @@ describe("configuration", () => {
 describe("decision logs", () => {
   it("writes one JSON line per decision, with identity, cache and STS time", async () => {
     const log = vi.spyOn(console, "log").mockImplementation(() => {});
-    await through(env, await mintToken("deployer"));
+    await throughCfg(env, await mintToken("deployer"));
     const lines = log.mock.calls.map((c) => JSON.parse(String(c[0])) as Record<string, unknown>);
     const decisions = lines.filter((l) => l.event === "decision");
     expect(decisions).toHaveLength(1);
@@ -67,7 +63,7 @@ describe("decision logs", () => {
       await mintToken("federated-bob"),
     ];
     const bodies: string[] = [];
-    for (const token of tokens) bodies.push(await (await through(env, token)).text());
+    for (const token of tokens) bodies.push(await (await throughCfg(env, token)).text());
     const output = log.mock.calls.map((c) => String(c[0])).join("\n") + bodies.join("\n");
     for (const token of tokens) {
       const url = decodeToken(token);

@@ -1,8 +1,8 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
 import { CORS_MAX_AGE_SECONDS } from "../../src/cors";
+import { through } from "../support/gate";
 import { bearer, mintToken } from "../support/tokens";
 
 const APP = "https://app.example.com";
@@ -20,9 +20,7 @@ function corsEnv(overrides: Record<string, unknown> = {}, origin?: () => Promise
   };
   const gate = createGateApp();
   const send = async (init: RequestInit & { path?: string }) => {
-    const ctx = createExecutionContext();
-    const res = await gate.fetch(new Request(`https://localhost${init.path ?? "/cors"}`, init), testEnv, ctx);
-    await waitOnExecutionContext(ctx);
+    const res = await through(gate, testEnv, new Request(`https://localhost${init.path ?? "/cors"}`, init));
     return res;
   };
   return { calls, send };

@@ -1,9 +1,9 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { AwsV4Signer } from "aws4fetch";
 import { describe, expect, it } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
 import { createStsEmulator, type EmulatorIdentity } from "../emulator/sts";
+import { through } from "../support/gate";
 import { amzDate, encodeToken, mintToken, TEST_AUDIENCE } from "../support/tokens";
 
 /**
@@ -74,9 +74,7 @@ describe("a flood of mixed tokens", () => {
 
     const results = await Promise.all(
       plan.map(async ({ token }) => {
-        const ctx = createExecutionContext();
-        const res = await app.fetch(new Request("https://localhost/flood", { headers: { authorization: `Bearer ${token}` } }), testEnv, ctx);
-        await waitOnExecutionContext(ctx);
+        const res = await through(app, testEnv, new Request("https://localhost/flood", { headers: { authorization: `Bearer ${token}` } }));
         return { status: res.status, body: (await res.json()) as { headers?: Record<string, string>; code?: string } };
       }),
     );

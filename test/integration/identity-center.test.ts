@@ -1,10 +1,10 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
 import { verifyCaller, type VerifiedCaller } from "../../src/origin";
 import { REVOCATIONS_PATH } from "../../src/revocation/paths";
+import { through } from "../support/gate";
 import { bearer, mintToken } from "../support/tokens";
 import { gateJwks, TEST_AUDIENCE_CLAIM, TEST_ISSUER } from "./assertion-support";
 
@@ -42,15 +42,9 @@ async function send(policy: unknown, who: string, init: { path?: string; method?
   const lines: string[] = [];
   const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
   try {
-    const ctx = createExecutionContext();
-    const res = await createGateApp().fetch(
-      new Request(`https://localhost${init.path ?? "/items"}`, { method: init.method ?? "GET", headers: { ...bearer(await mintToken(who)), ...init.headers } }),
-      { ...env, POLICY: policy as typeof env.POLICY },
-      ctx,
-    );
+    const res = await through(createGateApp(), { ...env, POLICY: policy as typeof env.POLICY }, new Request(`https://localhost${init.path ?? "/items"}`, { method: init.method ?? "GET", headers: { ...bearer(await mintToken(who)), ...init.headers } }));
     const echo = res.status === 200 && (init.path ?? "/items").startsWith("/items") ? ((await res.json()) as Echo) : undefined;
     if (echo === undefined) await res.body?.cancel();
-    await waitOnExecutionContext(ctx);
     const decisions = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === "decision");
     expect(decisions, lines.join("\n")).toHaveLength(1);
     return { status: res.status, log: decisions[0]!, echo };

@@ -1,4 +1,3 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { Hono } from "hono";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -8,7 +7,7 @@ import { stsAuth, type StsAuthVariables } from "../../src/middleware";
 import { GateProblem } from "../../src/problem";
 import { GATE_VERSION } from "../../src/version";
 import { stsCallsFor } from "../support/emulator";
-import { linesDuring } from "../support/gate";
+import { linesDuring, through } from "../support/gate";
 import { bearer, identity, mintToken, TEST_AUDIENCE } from "../support/tokens";
 
 type Line = Record<string, unknown>;
@@ -20,9 +19,7 @@ function worker(path: string, init: RequestInit = {}): Promise<Response> {
 
 /** The gate with a changed env, as the Worker would run with it. */
 async function gate(testEnv: object, path: string, init: RequestInit = {}, options: GateAppOptions = {}): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await createGateApp(options).fetch(new Request(`https://localhost${path}`, init), testEnv, ctx);
-  await waitOnExecutionContext(ctx);
+  const res = await through(createGateApp(options), testEnv, new Request(`https://localhost${path}`, init));
   return res;
 }
 

@@ -1,9 +1,9 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
 import { STRIPPED_HEADERS } from "../../src/edge/header-hygiene";
 import { matcherWork } from "../../src/wildcard";
+import { through } from "../support/gate";
 import { stsCallsFor } from "../support/emulator";
 import { spiedKv } from "../support/kv";
 import { bearer, mintToken } from "../support/tokens";
@@ -127,9 +127,7 @@ describe("paths outside ORIGIN_URL's prefix (ATTACKS #20)", () => {
   ])("refuses %s with 400 path_outside_prefix, before forwarding", async (path) => {
     let forwarded = 0;
     const origin = { fetch: () => (forwarded++, Promise.resolve(new Response("reached"))) } as unknown as Fetcher;
-    const ctx = createExecutionContext();
-    const res = await createGateApp().fetch(new Request(`https://localhost${path}`, { headers: bearer(await mintToken("alice")) }), { ...env, ORIGIN: origin }, ctx);
-    await waitOnExecutionContext(ctx);
+    const res = await through(createGateApp(), { ...env, ORIGIN: origin }, new Request(`https://localhost${path}`, { headers: bearer(await mintToken("alice")) }));
     expect(res.status).toBe(400);
     expect(res.headers.get("content-type")).toBe("application/problem+json");
     expect(((await res.json()) as { code: string }).code).toBe("path_outside_prefix");
@@ -143,13 +141,7 @@ describe("paths outside ORIGIN_URL's prefix (ATTACKS #20)", () => {
 
   it("leaves encoded slashes alone when ORIGIN_URL has no path", async () => {
     const echo = await (async () => {
-      const ctx = createExecutionContext();
-      const res = await createGateApp().fetch(
-        new Request("https://localhost/projects/group%2Fproject", { headers: bearer(await mintToken("alice")) }),
-        { ...env, ORIGIN_URL: "http://echo-origin.local" },
-        ctx,
-      );
-      await waitOnExecutionContext(ctx);
+      const res = await through(createGateApp(), { ...env, ORIGIN_URL: "http://echo-origin.local" }, new Request("https://localhost/projects/group%2Fproject", { headers: bearer(await mintToken("alice")) }));
       return { status: res.status, body: (await res.json()) as Echo };
     })();
     expect(echo.status).toBe(200);
@@ -168,13 +160,7 @@ describe("rate-limit keys (ATTACKS #22)", () => {
     for (const ip of ["2001:db8:1:2::1", "2001:db8:1:2:aaaa::9", "2001:0db8:0001:0002:ffff:ffff:ffff:ffff"]) {
       const token = await mintToken("alice");
       tokens.push(token);
-      const ctx = createExecutionContext();
-      const res = await app.fetch(
-        new Request("https://localhost/", { headers: { ...bearer(token), "cf-connecting-ip": ip } }),
-        { ...env, STS_RATE_LIMITER: limiter, IDENTITY_CACHE: kv },
-        ctx,
-      );
-      await waitOnExecutionContext(ctx);
+      const res = await through(app, { ...env, STS_RATE_LIMITER: limiter, IDENTITY_CACHE: kv }, new Request("https://localhost/", { headers: { ...bearer(token), "cf-connecting-ip": ip } }));
       statuses.push(res.status);
     }
     expect(statuses).toEqual([200, 200, 429]);
@@ -191,13 +177,7 @@ describe("development wiring serves only loopback hosts (ATTACKS #23)", () => {
     vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
     let forwarded = 0;
     const origin = { fetch: () => (forwarded++, Promise.resolve(new Response("reached"))) } as unknown as Fetcher;
-    const ctx = createExecutionContext();
-    const res = await createGateApp().fetch(
-      new Request(`https://${host}/`, { headers: bearer(await mintToken("alice")) }),
-      { ...env, ORIGIN: origin, ...overrides },
-      ctx,
-    );
-    await waitOnExecutionContext(ctx);
+    const res = await through(createGateApp(), { ...env, ORIGIN: origin, ...overrides }, new Request(`https://${host}/`, { headers: bearer(await mintToken("alice")) }));
     vi.restoreAllMocks();
     return { res, lines, forwarded };
   }
@@ -228,12 +208,12 @@ describe("development wiring serves only loopback hosts (ATTACKS #23)", () => {
     const wiring = { ...env, STS: undefined, ASSERTION_PRIVATE_JWK: JSON.stringify(key.privateJwk) };
     const lines: string[] = [];
     vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
-    const publicHost = await app.fetch(new Request("https://gate.example.com/.well-known/jwks.json"), wiring, createExecutionContext());
+    const publicHost = await through(app, wiring, new Request("https://gate.example.com/.well-known/jwks.json"));
     expect(publicHost.status).toBe(500);
     expect(((await publicHost.json()) as { code: string }).code).toBe("misconfigured");
     expect(lines.some((l) => l.includes("development wiring") && l.includes("ASSERTION_PRIVATE_JWK"))).toBe(true);
     expect(lines.some((l) => l.includes(key.privateJwk.d!))).toBe(false);
-    const loopback = await app.fetch(new Request("https://localhost/.well-known/jwks.json"), wiring, createExecutionContext());
+    const loopback = await through(app, wiring, new Request("https://localhost/.well-known/jwks.json"));
     expect(loopback.status).toBe(200);
     expect(((await loopback.json()) as { keys: Array<{ x: string }> }).keys[0]!.x).toBe(key.publicJwk.x);
   });
@@ -247,11 +227,7 @@ describe("development wiring serves only loopback hosts (ATTACKS #23)", () => {
     const respelled = x.slice(0, -1) + alphabet[alphabet.indexOf(x.at(-1)!) + 1];
     const lines: string[] = [];
     vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
-    const res = await createGateApp().fetch(
-      new Request("https://localhost/.well-known/jwks.json"),
-      { ...env, ASSERTION_PRIVATE_JWK: JSON.stringify({ ...key.privateJwk, x: respelled }) },
-      createExecutionContext(),
-    );
+    const res = await through(createGateApp(), { ...env, ASSERTION_PRIVATE_JWK: JSON.stringify({ ...key.privateJwk, x: respelled }) }, new Request("https://localhost/.well-known/jwks.json"));
     expect(res.status).toBe(500);
     expect(lines.some((l) => l.includes("ASSERTION_PRIVATE_JWK.x") && l.includes("canonical"))).toBe(true);
   });
@@ -262,7 +238,7 @@ describe("development wiring serves only loopback hosts (ATTACKS #23)", () => {
     const jwk = JSON.stringify({ ...(await exportJWK(privateKey)), kid: "fresh", alg: "EdDSA", use: "sig" });
     const lines: string[] = [];
     vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
-    const res = await createGateApp().fetch(new Request("https://gate.example.com/.well-known/jwks.json"), { ...env, STS: undefined, ASSERTION_PRIVATE_JWK: jwk }, createExecutionContext());
+    const res = await through(createGateApp(), { ...env, STS: undefined, ASSERTION_PRIVATE_JWK: jwk }, new Request("https://gate.example.com/.well-known/jwks.json"));
     expect(res.status).toBe(200);
     expect(lines.some((l) => l.includes("development wiring"))).toBe(false);
   });
@@ -285,9 +261,7 @@ describe("denials do not map the policy (ATTACKS #25)", () => {
   ])("%s %s %s (%s): the body names the caller, the request and the code; the log keeps the reason", async (who, method, path, _why, reason) => {
     const lines: string[] = [];
     vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
-    const ctx = createExecutionContext();
-    const res = await createGateApp().fetch(new Request(`https://localhost${path}`, { method, headers: bearer(await mintToken(who)) }), { ...env, POLICY: policy }, ctx);
-    await waitOnExecutionContext(ctx);
+    const res = await through(createGateApp(), { ...env, POLICY: policy }, new Request(`https://localhost${path}`, { method, headers: bearer(await mintToken(who)) }));
     expect(res.status).toBe(403);
     const body = await res.text();
     const problem = JSON.parse(body) as { code: string; detail: string };
@@ -317,7 +291,7 @@ describe("policy matching in linear time (ATTACKS #21)", () => {
     const policy = { deny: patterns.deny, rules: [{ name: "hostile", allow: patterns.hostile }, { name: "last", allow: patterns.last }] };
     const token = await mintToken("long-path-user");
     const app = createGateApp();
-    const request = () => app.fetch(new Request("https://localhost/", { headers: bearer(token) }), { ...env, POLICY: policy }, createExecutionContext());
+    const request = () => through(app, { ...env, POLICY: policy }, new Request("https://localhost/", { headers: bearer(token) }));
     const first = await request(); // verifies at STS and caches
     expect(first.status).toBe(200);
     matcherWork.steps = 0;
@@ -337,13 +311,7 @@ describe("method override parameters (ATTACKS #17)", () => {
     async (query) => {
       let forwarded = 0;
       const origin = { fetch: () => (forwarded++, Promise.resolve(new Response("reached"))) } as unknown as Fetcher;
-      const ctx = createExecutionContext();
-      const res = await createGateApp().fetch(
-        new Request(`https://localhost/items/1?${query}`, { method: "POST", body: "x", headers: bearer(await mintToken("alice")) }),
-        { ...env, ORIGIN: origin },
-        ctx,
-      );
-      await waitOnExecutionContext(ctx);
+      const res = await through(createGateApp(), { ...env, ORIGIN: origin }, new Request(`https://localhost/items/1?${query}`, { method: "POST", body: "x", headers: bearer(await mintToken("alice")) }));
       expect(res.status).toBe(400);
       expect(((await res.json()) as { code: string }).code).toBe("method_override");
       expect(forwarded).toBe(0);
@@ -378,7 +346,7 @@ describe("path globs in linear time (ATTACKS #21)", () => {
     const token = await mintToken("alice");
     const app = createGateApp();
     const path = "/a".repeat(250);
-    const request = () => app.fetch(new Request(`https://localhost${path}`, { headers: bearer(token) }), { ...env, POLICY: policy }, createExecutionContext());
+    const request = () => through(app, { ...env, POLICY: policy }, new Request(`https://localhost${path}`, { headers: bearer(token) }));
     expect((await request()).status).toBe(403);
     matcherWork.steps = 0;
     const again = await request();
@@ -392,7 +360,7 @@ describe("path globs in linear time (ATTACKS #21)", () => {
     const policy = { rules: [{ name: "any", paths: ["/**"], allow: ["arn:aws:iam::111122223333:user/*"] }] };
     const app = createGateApp();
     const token = await mintToken("alice");
-    const at = (n: number) => app.fetch(new Request(`https://localhost${"/a".repeat(n)}`, { headers: bearer(token) }), { ...env, POLICY: policy }, createExecutionContext());
+    const at = (n: number) => through(app, { ...env, POLICY: policy }, new Request(`https://localhost${"/a".repeat(n)}`, { headers: bearer(token) }));
     expect((await at(256)).status).toBe(200);
     expect((await at(257)).status).toBe(403);
   });

@@ -1,7 +1,7 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
+import { through } from "../support/gate";
 import { bearer, mintToken } from "../support/tokens";
 
 /**
@@ -24,13 +24,7 @@ async function send(policy: unknown, who: string, method = "GET", path = "/"): P
   const lines: string[] = [];
   const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
   try {
-    const ctx = createExecutionContext();
-    const res = await createGateApp().fetch(
-      new Request(`https://localhost${path}`, { method, headers: bearer(await mintToken(who)) }),
-      { ...env, POLICY: policy },
-      ctx,
-    );
-    await waitOnExecutionContext(ctx);
+    const res = await through(createGateApp(), { ...env, POLICY: policy }, new Request(`https://localhost${path}`, { method, headers: bearer(await mintToken(who)) }));
     const body = res.status === 200 ? {} : ((await res.json()) as { code?: string; detail?: string });
     if (res.status === 200) await res.body?.cancel();
     const decisions = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === "decision");
@@ -213,9 +207,7 @@ describe("the policy as configuration", () => {
   ])("fails closed on %s: 500 misconfigured, a log line with the path", async (_why, policy, message) => {
     const lines: string[] = [];
     vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
-    const ctx = createExecutionContext();
-    const res = await createGateApp().fetch(new Request("https://localhost/", { headers: bearer(await mintToken("deployer")) }), { ...env, POLICY: policy }, ctx);
-    await waitOnExecutionContext(ctx);
+    const res = await through(createGateApp(), { ...env, POLICY: policy }, new Request("https://localhost/", { headers: bearer(await mintToken("deployer")) }));
     expect(res.status).toBe(500);
     expect(((await res.json()) as { code: string }).code).toBe("misconfigured");
     const config = lines.map((l) => JSON.parse(l) as { event: string; message?: string }).filter((l) => l.event === "config");

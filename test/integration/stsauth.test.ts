@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import { describe, expect, it } from "vitest";
 import { stsAuth, type StsAuthVariables } from "../../src/middleware";
 import { GateProblem } from "../../src/problem";
+import { through } from "../support/gate";
 import { stsCallsFor } from "../support/emulator";
 import { bearer, mintToken, TEST_AUDIENCE } from "../support/tokens";
 
@@ -123,22 +124,14 @@ describe("the gate with a Workers rate-limiting binding as STS_RATE_LIMITER", ()
     for (let i = 0; i < 4; i++) {
       const token = await mintToken("alice");
       tokens.push(token);
-      const res = await app.fetch(
-        new Request("https://localhost/r", { headers: { ...bearer(token), "cf-connecting-ip": ip } }),
-        limitedEnv,
-        createExecutionContext(),
-      );
+      const res = await through(app, limitedEnv, new Request("https://localhost/r", { headers: { ...bearer(token), "cf-connecting-ip": ip } }));
       statuses.push(res.status);
       if (res.status === 429) expect(res.headers.get("retry-after")).not.toBeNull();
     }
     expect(statuses).toEqual([200, 200, 200, 429]);
     expect(await stsCallsFor(tokens[3]!)).toBe(0);
     // Another client is unaffected.
-    const other = await app.fetch(
-      new Request("https://localhost/r", { headers: { ...bearer(await mintToken("alice")), "cf-connecting-ip": "203.0.113.78" } }),
-      limitedEnv,
-      createExecutionContext(),
-    );
+    const other = await through(app, limitedEnv, new Request("https://localhost/r", { headers: { ...bearer(await mintToken("alice")), "cf-connecting-ip": "203.0.113.78" } }));
     expect(other.status).toBe(200);
   });
 });

@@ -1,10 +1,10 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
 import { lookupStsEndpoint } from "../../src/sts-endpoints";
 import { createStsEmulator, IDENTITIES } from "../emulator/sts";
+import { through } from "../support/gate";
 import { spiedKv } from "../support/kv";
 import { base64url, bearer, encodeToken, identity, presignUrl } from "../support/tokens";
 
@@ -43,13 +43,7 @@ function harness(): Harness {
       // A fresh app (and so a fresh cache) per input, and the real KV with writes not stored
       // (properties must not see each other's entries): each run must see the STS request it causes.
       const app = createGateApp({ now: () => NOW });
-      const ctx = createExecutionContext();
-      const res = await app.fetch(
-        new Request("https://localhost/p", { headers: { authorization: `Bearer ${token}` } }),
-        { ...env, STS: sts, IDENTITY_CACHE: spiedKv({ store: false }).kv },
-        ctx,
-      );
-      await waitOnExecutionContext(ctx);
+      const res = await through(app, { ...env, STS: sts, IDENTITY_CACHE: spiedKv({ store: false }).kv }, new Request("https://localhost/p", { headers: { authorization: `Bearer ${token}` } }));
       return { status: res.status, body: await res.text() };
     },
   };

@@ -15,10 +15,14 @@ export function countedEnv(overrides: Record<string, unknown> = {}) {
   return { env: testEnv, calls };
 }
 
+/** A gate (`createGateApp()`) or any Worker-shaped app (a Hono app with `stsAuth`). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Servable = GateWorker | { fetch(request: Request, env: any, ctx: ExecutionContext): Response | Promise<Response> };
+
 /** One request through a gate, with a real execution context whose waitUntil work is awaited. */
-export async function through(gate: GateWorker, testEnv: object, url: string | Request, init?: RequestInit): Promise<Response> {
+export async function through(gate: Servable, testEnv: object, url: string | Request, init?: RequestInit): Promise<Response> {
   const ctx = createExecutionContext();
-  const res = await gate.fetch(new Request(url, init), testEnv, ctx);
+  const res = await (gate as GateWorker).fetch(new Request(url, init), testEnv, ctx);
   await waitOnExecutionContext(ctx);
   return res;
 }

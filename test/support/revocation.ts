@@ -1,9 +1,9 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { createGateApp, type GateAppOptions } from "../../src/gate/dispatch";
 import { REVOCATIONS_PATH } from "../../src/revocation/paths";
 import { REVOCATION_PREFIX } from "../../src/revocation/store";
+import { through } from "./gate";
 import { bearer, mintToken } from "./tokens";
 
 export const A = "111122223333";
@@ -33,11 +33,9 @@ export async function call(
   path: string,
   init: { method?: string; token?: string; body?: string; headers?: Record<string, string> } = {},
 ): Promise<Response> {
-  const ctx = createExecutionContext();
   const headers: Record<string, string> = { ...(init.token === undefined ? {} : (bearer(init.token) as Record<string, string>)), ...init.headers };
   if (init.body !== undefined) headers["content-type"] ??= "application/json";
-  const res = await gate.fetch(new Request(`https://localhost${path}`, { method: init.method ?? "GET", headers, body: init.body }), testEnv, ctx);
-  await waitOnExecutionContext(ctx);
+  const res = await through(gate, testEnv, new Request(`https://localhost${path}`, { method: init.method ?? "GET", headers, body: init.body }));
   return res;
 }
 

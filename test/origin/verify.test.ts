@@ -100,6 +100,15 @@ describe("verifyCaller with a static key set", () => {
     expect(await codeOf(verifyCaller(req, options()))).toBe("assertion_wrong_request");
   });
 
+  it.each([["/base/admin/../x?y=1"], ["/base/%2e%2e/x?y=1"], ["/base\\x?y=1"]])(
+    "refuses the target %s even when htu names it exactly: the gate never sends one, so such an assertion is not the gate's",
+    async (target) => {
+      const jwt = await handMade({ htu: target });
+      const req = { method: "GET", url: target, headers: { get: (n: string) => (n.toLowerCase() === "x-caller-assertion" ? jwt : null) } };
+      expect(await codeOf(verifyCaller(req, options()))).toBe("assertion_wrong_request");
+    },
+  );
+
   it("compares the raw target byte for byte: an escape the gate did not send is another target", async () => {
     const jwt = await handMade();
     const req = { method: "GET", url: "/base/%78?y=1", headers: { get: (n: string) => (n.toLowerCase() === "x-caller-assertion" ? jwt : null) } };

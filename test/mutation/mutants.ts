@@ -331,7 +331,7 @@ const ALL: Mutant[] = [
   { rule: "devWiringLoopbackOnly: enforced", file: "src/gate/routes.ts", find: "return ready.devWiring !== undefined && !isLoopbackHost(hostname) ? ready.devWiring : ready;", replace: "return ready;", tests: EDGE_TESTS },
   { rule: "devWiringLoopbackOnly: only *.localhost names beside the loopback hosts", file: "src/edge/dev-wiring.ts", find: "/^(?:[a-z0-9-]+\\.)+localhost$/", replace: "/localhost$/", tests: EDGE_TESTS },
   { rule: "revocationApiOff: no admins, no revocations", file: "src/gate/runtime.ts", find: "config.admins?.hasAdmins ? new RevocationSnapshot", replace: "true ? new RevocationSnapshot", tests: REVOCATION_TESTS },
-  { rule: "revocationApiOff: 404", file: "src/gate/handlers/admin.ts", find: "if (admins === undefined || snapshot === undefined) throw", replace: "if (snapshot === undefined) throw", tests: [...REVOCATION_TESTS, "test/integration/apps.test.ts"] },
+  { rule: "revocationApiOff: 404", file: "src/gate/handlers/admin.ts", find: "if (admins === undefined || snapshot === undefined) throw", replace: "if (false) throw", tests: [...REVOCATION_TESTS, "test/integration/apps.test.ts"] },
   { rule: "revocation adminsOnly: the API asks for admins", file: "src/gate/handlers/admin.ts", find: 'ctx.authorizeRequest({ grants: "admins" })', replace: "ctx.authorizeRequest()", tests: REVOCATION_TESTS },
   { rule: "observe: status the client got", file: "src/gate/dispatch.ts", find: "decision.finish({ status: answer.status, error: failure });", replace: "decision.finish({ status: 200, error: failure });" },
   { rule: "observe: request id on every answer", file: "src/gate/dispatch.ts", find: "out.headers.set(REQUEST_ID_HEADER, decision.requestId);", replace: "" },

@@ -2,6 +2,7 @@ import { createRemoteJWKSet, customFetch } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { generateAssertionKey, type AssertionKeyAlgorithm } from "../../src/assertion/generate";
 import { CallerVerificationError, verifyCaller } from "../../src/origin";
+import { logLines } from "../support/gate";
 import { bearer, mintToken } from "../support/tokens";
 import {
   callAs,
@@ -38,9 +39,6 @@ async function assertionFrom(gate: ReturnType<typeof gateWith>, path = "/r") {
   return { request, assertion: request.headers.get("x-caller-assertion")! };
 }
 
-function logLines(spy: { mock: { calls: unknown[][] } }): Array<Record<string, unknown>> {
-  return spy.mock.calls.map((c) => JSON.parse(String(c[0])) as Record<string, unknown>);
-}
 
 describe("both key types", () => {
   it.each<AssertionKeyAlgorithm>(["EdDSA", "ES256"])("signs with a %s key and the origin verifies it through the JWKS", async (alg) => {

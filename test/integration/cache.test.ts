@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
 import { IdentityCache } from "../../src/verify/isolate-cache";
 import { KV_TIMEOUT_MS } from "../../src/verify/kv-store";
-import { through } from "../support/gate";
+import { decisionLines, through } from "../support/gate";
 import { emulatorAt, stsCallsFor } from "../support/emulator";
 import { kvKeyFor, spiedKv } from "../support/kv";
 import { bearer, mintToken, decodeToken } from "../support/tokens";
@@ -13,11 +13,6 @@ function send(app: ReturnType<typeof createGateApp>, token: string, testEnv: obj
   return through(app, testEnv, "https://localhost/c", { headers: bearer(token) });
 }
 
-function decisions(spy: { mock: { calls: unknown[][] } }): Array<Record<string, unknown>> {
-  return spy.mock.calls
-    .map((c) => JSON.parse(String(c[0])) as Record<string, unknown>)
-    .filter((e) => e.event === "decision");
-}
 
 describe("identity cache", () => {
   it("answers a repeated token from the isolate's memory without calling STS again", async () => {
@@ -27,7 +22,7 @@ describe("identity cache", () => {
     expect((await send(app, token)).status).toBe(200);
     expect((await send(app, token)).status).toBe(200);
     expect(await stsCallsFor(token)).toBe(1);
-    expect(decisions(log).map((d) => d.cache)).toEqual(["miss", "memory"]);
+    expect(decisionLines(log).map((d) => d.cache)).toEqual(["miss", "memory"]);
     log.mockRestore();
   });
 
@@ -37,7 +32,7 @@ describe("identity cache", () => {
     const log = vi.spyOn(console, "log");
     // A second app has an empty memory, as a fresh isolate would.
     expect((await send(createGateApp(), token)).status).toBe(200);
-    expect(decisions(log)[0]?.cache).toBe("kv");
+    expect(decisionLines(log)[0]?.cache).toBe("kv");
     log.mockRestore();
     expect(await stsCallsFor(token)).toBe(1);
 
@@ -181,7 +176,7 @@ describe("identity cache", () => {
       const log = vi.spyOn(console, "log").mockImplementation(() => {});
       try {
         for (const t of sequence) expect((await send(app, t, sized)).status).toBe(200);
-        return decisions(log).map((d) => d.cache);
+        return decisionLines(log).map((d) => d.cache);
       } finally {
         log.mockRestore();
       }
@@ -206,7 +201,7 @@ describe("identity cache", () => {
     const other = await send(createGateApp(), token, { ...env, AUDIENCE: "another-gate" });
     expect(other.status).toBe(401);
     expect(((await other.json()) as { code: string }).code).toBe("sts_refused");
-    expect(decisions(log)[0]?.cache).toBeUndefined();
+    expect(decisionLines(log)[0]?.cache).toBeUndefined();
     log.mockRestore();
     expect(await stsCallsFor(token)).toBe(2);
   });

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
-import { through } from "../support/gate";
+import { logLines, through } from "../support/gate";
 import { bearer, decodeToken, identity, mintToken } from "../support/tokens";
 
 function throughCfg(testEnv: object, token?: string) {
@@ -30,7 +30,7 @@ describe("configuration", () => {
     expect(res.status).toBe(500);
     expect(res.headers.get("content-type")).toBe("application/problem+json");
     expect(((await res.json()) as { code: string }).code).toBe("misconfigured");
-    const lines = log.mock.calls.map((c) => JSON.parse(String(c[0])) as { event: string; message: string });
+    const lines = logLines<{ event: string; message: string }>(log);
     expect(lines.some((l) => l.event === "config" && l.message.startsWith(`${field}:`))).toBe(true);
   });
 });
@@ -39,7 +39,7 @@ describe("decision logs", () => {
   it("writes one JSON line per decision, with identity, cache and STS time", async () => {
     const log = vi.spyOn(console, "log").mockImplementation(() => {});
     await throughCfg(env, await mintToken("deployer"));
-    const lines = log.mock.calls.map((c) => JSON.parse(String(c[0])) as Record<string, unknown>);
+    const lines = logLines<Record<string, unknown>>(log);
     const decisions = lines.filter((l) => l.event === "decision");
     expect(decisions).toHaveLength(1);
     expect(decisions[0]).toMatchObject({

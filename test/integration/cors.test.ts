@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
 import { CORS_MAX_AGE_SECONDS } from "../../src/cors";
-import { through } from "../support/gate";
+import { logLines, through } from "../support/gate";
 import { bearer, mintToken } from "../support/tokens";
 
 const APP = "https://app.example.com";
@@ -156,7 +156,7 @@ describe("CORS_ALLOWED_ORIGINS configuration", () => {
     expect(((await res.json()) as { code: string }).code).toBe("misconfigured");
     expect(corsHeaders(res)).toEqual([]);
     expect(calls).toEqual({ sts: 0, origin: 0 });
-    const lines = log.mock.calls.map((c) => JSON.parse(String(c[0])) as { event: string; message: string });
+    const lines = logLines<{ event: string; message: string }>(log);
     expect(lines.some((l) => l.event === "config" && l.message.startsWith(`${field}:`))).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
-import { through } from "../support/gate";
+import { logLines, through } from "../support/gate";
 import { bearer, mintToken } from "../support/tokens";
 
 interface Echo {
@@ -187,7 +187,7 @@ describe("origin faults", () => {
     const res = await through(createGateApp(), { ...env, ORIGIN_TIMEOUT_MS: "1e3" }, new Request("https://localhost/", { headers: bearer(await mintToken("alice")) }));
     expect(res.status).toBe(500);
     expect(((await res.json()) as { code: string }).code).toBe("misconfigured");
-    const lines = log.mock.calls.map((c) => JSON.parse(String(c[0])) as { event: string; message?: string });
+    const lines = logLines<{ event: string; message?: string }>(log);
     expect(lines.some((l) => l.event === "config" && l.message?.startsWith("ORIGIN_TIMEOUT_MS:"))).toBe(true);
   });
 });

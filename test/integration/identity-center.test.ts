@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
 import { verifyCaller, type VerifiedCaller } from "../../src/origin";
 import { REVOCATIONS_PATH } from "../../src/revocation/paths";
-import { through } from "../support/gate";
+import { captureLog, through } from "../support/gate";
 import { bearer, mintToken } from "../support/tokens";
 import { gateJwks, TEST_AUDIENCE_CLAIM, TEST_ISSUER } from "./assertion-support";
 
@@ -39,8 +39,7 @@ interface Outcome {
 }
 
 async function send(policy: unknown, who: string, init: { path?: string; method?: string; headers?: Record<string, string> } = {}): Promise<Outcome> {
-  const lines: string[] = [];
-  const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+  const { raw: lines, spy } = captureLog();
   try {
     const res = await through(createGateApp(), { ...env, POLICY: policy as typeof env.POLICY }, new Request(`https://localhost${init.path ?? "/items"}`, { method: init.method ?? "GET", headers: { ...bearer(await mintToken(who)), ...init.headers } }));
     const echo = res.status === 200 && (init.path ?? "/items").startsWith("/items") ? ((await res.json()) as Echo) : undefined;

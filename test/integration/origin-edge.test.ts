@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
 import { STRIPPED_HEADERS } from "../../src/edge/header-hygiene";
 import { matcherWork } from "../../src/wildcard";
-import { through } from "../support/gate";
+import { captureLog, through } from "../support/gate";
 import { stsCallsFor } from "../support/emulator";
 import { spiedKv } from "../support/kv";
 import { bearer, mintToken } from "../support/tokens";
@@ -173,8 +173,7 @@ describe("rate-limit keys (ATTACKS #22)", () => {
 
 describe("development wiring serves only loopback hosts (ATTACKS #23)", () => {
   async function fetchAt(host: string, overrides: Record<string, unknown> = {}) {
-    const lines: string[] = [];
-    vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+    const lines = captureLog().raw;
     let forwarded = 0;
     const origin = { fetch: () => (forwarded++, Promise.resolve(new Response("reached"))) } as unknown as Fetcher;
     const res = await through(createGateApp(), { ...env, ORIGIN: origin, ...overrides }, new Request(`https://${host}/`, { headers: bearer(await mintToken("alice")) }));
@@ -206,8 +205,7 @@ describe("development wiring serves only loopback hosts (ATTACKS #23)", () => {
     const key = await generateAssertionKey("EdDSA");
     const app = createGateApp({ committedKeys: new Set([key.publicJwk.x!]) });
     const wiring = { ...env, STS: undefined, ASSERTION_PRIVATE_JWK: JSON.stringify(key.privateJwk) };
-    const lines: string[] = [];
-    vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+    const lines = captureLog().raw;
     const publicHost = await through(app, wiring, new Request("https://gate.example.com/.well-known/jwks.json"));
     expect(publicHost.status).toBe(500);
     expect(((await publicHost.json()) as { code: string }).code).toBe("misconfigured");
@@ -225,8 +223,7 @@ describe("development wiring serves only loopback hosts (ATTACKS #23)", () => {
     const x = key.publicJwk.x!;
     // The last of 43 characters carries 2 unused bits: index + 1 decodes to the same 32 bytes.
     const respelled = x.slice(0, -1) + alphabet[alphabet.indexOf(x.at(-1)!) + 1];
-    const lines: string[] = [];
-    vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+    const lines = captureLog().raw;
     const res = await through(createGateApp(), { ...env, ASSERTION_PRIVATE_JWK: JSON.stringify({ ...key.privateJwk, x: respelled }) }, new Request("https://localhost/.well-known/jwks.json"));
     expect(res.status).toBe(500);
     expect(lines.some((l) => l.includes("ASSERTION_PRIVATE_JWK.x") && l.includes("canonical"))).toBe(true);
@@ -236,8 +233,7 @@ describe("development wiring serves only loopback hosts (ATTACKS #23)", () => {
     const { generateKeyPair, exportJWK } = await import("jose");
     const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
     const jwk = JSON.stringify({ ...(await exportJWK(privateKey)), kid: "fresh", alg: "EdDSA", use: "sig" });
-    const lines: string[] = [];
-    vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+    const lines = captureLog().raw;
     const res = await through(createGateApp(), { ...env, STS: undefined, ASSERTION_PRIVATE_JWK: jwk }, new Request("https://gate.example.com/.well-known/jwks.json"));
     expect(res.status).toBe(200);
     expect(lines.some((l) => l.includes("development wiring"))).toBe(false);
@@ -259,8 +255,7 @@ describe("denials do not map the policy (ATTACKS #25)", () => {
     ["alice", "GET", "/hidden/x", "no rule", /^no rule matches GET \/hidden\/x for arn:aws:iam::111122223333:user\/alice/],
     ["other-account-deployer", "GET", "/hidden/x", "accounts", /^account \d{12} is not in accounts$/],
   ])("%s %s %s (%s): the body names the caller, the request and the code; the log keeps the reason", async (who, method, path, _why, reason) => {
-    const lines: string[] = [];
-    vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+    const lines = captureLog().raw;
     const res = await through(createGateApp(), { ...env, POLICY: policy }, new Request(`https://localhost${path}`, { method, headers: bearer(await mintToken(who)) }));
     expect(res.status).toBe(403);
     const body = await res.text();

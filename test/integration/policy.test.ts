@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
-import { through } from "../support/gate";
+import { captureLog, through } from "../support/gate";
 import { bearer, mintToken } from "../support/tokens";
 
 /**
@@ -21,8 +21,7 @@ interface Outcome {
 }
 
 async function send(policy: unknown, who: string, method = "GET", path = "/"): Promise<Outcome> {
-  const lines: string[] = [];
-  const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+  const { raw: lines, spy } = captureLog();
   try {
     const res = await through(createGateApp(), { ...env, POLICY: policy }, new Request(`https://localhost${path}`, { method, headers: bearer(await mintToken(who)) }));
     const body = res.status === 200 ? {} : ((await res.json()) as { code?: string; detail?: string });
@@ -205,8 +204,7 @@ describe("the policy as configuration", () => {
     ["a wildcard account in deny", { allow: [], deny: ["arn:aws:iam::*:role/deployer"] }, "POLICY.deny[0]: the account field must be a literal 12-digit account ID"],
     ["a lower-case method", { rules: [{ name: "a", methods: ["get"], allow: [`arn:aws:iam::${A}:role/x`] }] }, "POLICY.rules[0].methods[0]: methods are upper-case: GET"],
   ])("fails closed on %s: 500 misconfigured, a log line with the path", async (_why, policy, message) => {
-    const lines: string[] = [];
-    vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+    const lines = captureLog().raw;
     const res = await through(createGateApp(), { ...env, POLICY: policy }, new Request("https://localhost/", { headers: bearer(await mintToken("deployer")) }));
     expect(res.status).toBe(500);
     expect(((await res.json()) as { code: string }).code).toBe("misconfigured");

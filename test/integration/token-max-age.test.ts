@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
 import { IdentityCache } from "../../src/verify/isolate-cache";
 import { emulatorAt } from "../support/emulator";
-import { linesDuring, problemCode, through } from "../support/gate";
+import { linesDuring, logLines, problemCode, through } from "../support/gate";
 import { bearer, mintToken } from "../support/tokens";
 
 /**
@@ -135,7 +135,7 @@ describe("TOKEN_MAX_AGE_SECONDS", () => {
     const res = await through(createGateApp(), { ...env, TOKEN_MAX_AGE_SECONDS: value }, URL_, { headers: bearer(await mintToken("alice")) });
     expect(res.status).toBe(500);
     expect(await problemCode(res)).toBe("misconfigured");
-    const lines = log.mock.calls.map((c) => JSON.parse(String(c[0])) as { event: string; message: string });
+    const lines = logLines<{ event: string; message: string }>(log);
     expect(lines.some((l) => l.event === "config" && l.message.startsWith(`${field}:`))).toBe(true);
     log.mockRestore();
   });
@@ -145,7 +145,7 @@ describe("TOKEN_MAX_AGE_SECONDS", () => {
     const log = vi.spyOn(console, "log").mockImplementation(() => {});
     const res = await through(createGateApp(), { ...env, AUDIENCE: undefined, ORIGIN_URL: undefined, POLICY: undefined, APPS }, "https://a.localhost/", {});
     expect(await problemCode(res)).toBe("misconfigured");
-    const lines = log.mock.calls.map((c) => JSON.parse(String(c[0])) as { event: string; message: string });
+    const lines = logLines<{ event: string; message: string }>(log);
     expect(lines.some((l) => l.event === "config" && l.message.startsWith("APPS[0].tokenMaxAgeSeconds:"))).toBe(true);
     log.mockRestore();
   });

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
 import { lookupStsEndpoint } from "../../src/sts-endpoints";
 import { createStsEmulator, IDENTITIES } from "../emulator/sts";
-import { through } from "../support/gate";
+import { captureLog, through } from "../support/gate";
 import { spiedKv } from "../support/kv";
 import { base64url, bearer, encodeToken, identity, presignUrl } from "../support/tokens";
 
@@ -26,7 +26,6 @@ interface Harness {
 
 function harness(): Harness {
   const upstream: Request[] = [];
-  const logs: string[] = [];
   const emulator = createStsEmulator({ identities: IDENTITIES, now: () => NOW });
   const sts = {
     fetch: (input: RequestInfo | URL, init?: RequestInit) => {
@@ -35,7 +34,7 @@ function harness(): Harness {
       return emulator.fetch(request);
     },
   } as unknown as Fetcher;
-  vi.spyOn(console, "log").mockImplementation((line: unknown) => void logs.push(String(line)));
+  const logs = captureLog().raw;
   return {
     upstream,
     logs,

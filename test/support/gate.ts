@@ -29,10 +29,39 @@ export async function through(gate: Servable, testEnv: object, url: string | Req
 
 export type LogLine = Record<string, unknown>;
 
-/** Runs `run` and returns what it logged, parsed, and its decision lines. */
-export async function linesDuring<T>(run: () => Promise<T>): Promise<{ result: T; lines: LogLine[]; decisions: LogLine[] }> {
+/**
+ * Captures console.log, silenced, until `spy.mockRestore()` (or the test's restoreAllMocks):
+ * `raw` holds each line as logged.
+ */
+export function captureLog() {
   const raw: string[] = [];
   const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => void raw.push(String(line)));
+  return { raw, spy };
+}
+
+/**
+ * The lines a console.log spy saw, parsed as JSON. With `onlyJson`, lines that are not JSON
+ * are skipped instead of failing the test.
+ */
+export function logLines<T = LogLine>(spy: { mock: { calls: unknown[][] } }, options: { onlyJson?: boolean } = {}): T[] {
+  return spy.mock.calls.flatMap((c) => {
+    try {
+      return [JSON.parse(String(c[0])) as T];
+    } catch (e) {
+      if (options.onlyJson) return [];
+      throw e;
+    }
+  });
+}
+
+/** The decision lines a console.log spy saw. */
+export function decisionLines(spy: { mock: { calls: unknown[][] } }): LogLine[] {
+  return logLines(spy).filter((l) => l.event === "decision");
+}
+
+/** Runs `run` and returns what it logged, parsed, and its decision lines. */
+export async function linesDuring<T>(run: () => Promise<T>): Promise<{ result: T; lines: LogLine[]; decisions: LogLine[] }> {
+  const { raw, spy } = captureLog();
   try {
     const result = await run();
     const lines = raw.map((l) => JSON.parse(l) as LogLine);

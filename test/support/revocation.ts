@@ -3,7 +3,7 @@ import { expect } from "vitest";
 import { createGateApp, type GateAppOptions } from "../../src/gate/dispatch";
 import { REVOCATIONS_PATH } from "../../src/revocation/paths";
 import { REVOCATION_PREFIX } from "../../src/revocation/store";
-import { through } from "./gate";
+import { logLines as logLinesOf, through , type LogLine } from "./gate";
 import { bearer, mintToken } from "./tokens";
 
 export const A = "111122223333";
@@ -55,12 +55,7 @@ export async function clearRevocations(): Promise<void> {
   await Promise.all(keys.map((k) => env.IDENTITY_CACHE.delete(k.name)));
 }
 
-export function logLines(spy: { mock: { calls: unknown[][] } }): Array<Record<string, unknown>> {
-  return spy.mock.calls.flatMap((c) => {
-    try {
-      return [JSON.parse(String(c[0])) as Record<string, unknown>];
-    } catch {
-      return [];
-    }
-  });
+/** The JSON lines a console.log spy saw (other output skipped). */
+export function logLines(spy: { mock: { calls: unknown[][] } }): LogLine[] {
+  return logLinesOf(spy, { onlyJson: true });
 }

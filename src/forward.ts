@@ -57,6 +57,11 @@ export function originHeaders(inbound: Headers, identity: CallerIdentity | undef
   const headers = hygienicHeaders(inbound, client);
   // A public path (rule `publicPathsStrict`): every header rule applied, and no identity added.
   if (identity === undefined) return headers;
+  return withIdentityHeaders(headers, identity);
+}
+
+/** The `X-Caller-*` headers of a verified identity, set on `headers` (forwarded requests and forward-auth answers). */
+export function withIdentityHeaders(headers: Headers, identity: CallerIdentity): Headers {
   headers.set(CALLER_HEADERS.arn, identity.arn);
   headers.set(CALLER_HEADERS.principal, identity.principal);
   headers.set(CALLER_HEADERS.account, identity.account);

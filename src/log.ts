@@ -26,7 +26,12 @@ export interface DecisionLog {
   /** Why the policy denied, in full (rule names, patterns): for the operator, never the client. */
   reason?: string;
   /** Answered by one of the gate's own routes, which need no token. */
-  route?: "health" | "jwks" | "preflight";
+  route?: "health" | "jwks" | "preflight" | "whoami";
+  /**
+   * How the decision was asked for, when not by a request to be forwarded: `forward-auth` (a
+   * fronting proxy's /.well-known/sts-gate/verify) or `rpc` (another Worker's `StsGate.verify`).
+   */
+  mode?: "forward-auth" | "rpc";
   /** The name of the policy rule that allowed. */
   rule?: string;
   /** The principal pattern in that rule that matched. */

@@ -165,7 +165,7 @@ export async function revocationCommand(command: RevocationCommand, args: string
 }
 
 /** Rule `cliGateHttps`: the token goes only to an https gate, or to this machine. */
-function gateUrl(text: string | undefined, usage: (m: string) => CliError): URL {
+export function gateUrl(text: string | undefined, usage: (m: string) => CliError): URL {
   if (text === undefined) throw usage("--gate is required");
   let url: URL;
   try {
@@ -186,7 +186,7 @@ function isLoopback(hostname: string): boolean {
 }
 
 /** One line saying what the gate answered: its problem code and detail when it sent one. */
-async function refusal(res: Response, gate: URL): Promise<string> {
+export async function refusal(res: Response, gate: URL): Promise<string> {
   const type = res.headers.get("content-type") ?? "";
   if (/^application\/problem\+json/i.test(type)) {
     const p = (await res.json().catch(() => ({}))) as { code?: unknown; detail?: unknown };

@@ -14,6 +14,7 @@ import { allowedOrigin, identifyWithSts, loopbackListenAddress, PROXY_DEFAULT_HO
 import { isRevocationCommand, revocationCommand } from "./revoke.ts";
 import { runDoctor } from "./doctor.ts";
 import { runProbe } from "./probe.ts";
+import { whoamiCommand } from "./whoami.ts";
 import { readDeployTarget, WranglerConfigError } from "./wrangler-config.ts";
 
 const MAIN_HELP = `Usage: sts-gate <command> [options]
@@ -30,6 +31,7 @@ Commands:
   revoke       Revoke an access key, principal or account at a gate (admins only)
   revocations  List a gate's active revocations
   unrevoke     Delete a revocation
+  whoami       Ask a gate who it thinks you are (whatever its policy says)
 
 Options:
   -h, --help    Show this help. \`sts-gate <command> --help\` shows a command's options.
@@ -163,6 +165,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
     if (command === "doctor") return doctorCommand(rest, out);
     if (command === "probe") return await probeCommand(rest, env, out);
     if (command === "proxy") return await proxyCommand(rest, env, out);
+    if (command === "whoami") return await whoamiCommand(rest, env, out);
     throw new CliError(`unknown command ${JSON.stringify(command)}; run 'sts-gate --help'`, 2);
   } catch (error) {
     if (error instanceof CliError) {

@@ -13,7 +13,9 @@ import { logMisconfiguration, Misconfiguration } from "../observe/misconfigured.
 import { gateRoute } from "./handlers/admin.ts";
 import { RequestContext } from "./handlers/context.ts";
 import { healthResponse } from "./handlers/health.ts";
+import { forwardAuth } from "./handlers/forward-auth.ts";
 import { forwardPublic, proxy } from "./handlers/proxy.ts";
+import { whoami } from "./handlers/whoami.ts";
 import { classify, type Route } from "./routes.ts";
 import { configFor, GateState, type GateAppOptions, type Runtime } from "./runtime.ts";
 
@@ -103,6 +105,10 @@ async function handle(
       return preflightResponse(route.origin, request.headers.get("access-control-request-headers"));
     case "gate":
       return gateRoute(ctx, app);
+    case "whoami":
+      return whoami(ctx, app);
+    case "forwardAuth":
+      return forwardAuth(ctx, app);
     case "public":
       return forwardPublic(ctx, app);
     case "proxy":

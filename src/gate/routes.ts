@@ -7,7 +7,7 @@
 import { admittedOrigin, isPreflight } from "../cors.ts";
 import { isLoopbackHost } from "../edge/dev-wiring.ts";
 import { Misconfiguration } from "../observe/misconfigured.ts";
-import { isGatePath } from "../revocation/paths.ts";
+import { GATE_PREFIX, isGatePath } from "../revocation/paths.ts";
 import { appsForHost, matchApp, type AppConfig } from "./apps.ts";
 import type { Runtime } from "./runtime.ts";
 
@@ -15,6 +15,10 @@ import type { Runtime } from "./runtime.ts";
 export const HEALTH_PATH = "/.well-known/sts-gate/health";
 /** Where the gate publishes its assertion keys; answered before authentication, on every app's hosts. */
 export const JWKS_PATH = "/.well-known/jwks.json";
+/** Who the gate thinks the caller is, policy aside (issue 21). */
+export const WHOAMI_PATH = `${GATE_PREFIX}/whoami`;
+/** Forward-auth for a fronting proxy (nginx auth_request, Caddy forward_auth, Traefik forwardAuth); off unless turned on. */
+export const VERIFY_PATH = `${GATE_PREFIX}/verify`;
 
 export type Route =
   /** An invalid configuration, or development wiring addressed by another host. */
@@ -25,6 +29,9 @@ export type Route =
   | { kind: "jwks"; app: AppConfig }
   /** Under /.well-known/sts-gate/: the admin API, or 404/405. Never forwarded. */
   | { kind: "gate"; app: AppConfig }
+  | { kind: "whoami"; app: AppConfig }
+  /** Answered only when the app has forward-auth on (rule `forwardAuthOff`); else 404 not_found. */
+  | { kind: "forwardAuth"; app: AppConfig }
   | { kind: "preflight"; app: AppConfig; origin: string }
   /** A public path of the app: forwarded without verification. */
   | { kind: "public"; app: AppConfig }
@@ -64,7 +71,12 @@ export function classify(request: Request, url: URL, prepared: Runtime | Misconf
   if ((pathname === JWKS_PATH && readOnly) || mayBeGatePath(pathname)) {
     const app = matchApp(apps, hostname, pathname) ?? appsForHost(apps, hostname)[0];
     if (pathname === JWKS_PATH && readOnly) return app === undefined ? { kind: "noApp" } : { kind: "jwks", app };
-    if (isGatePath(pathname)) return app === undefined ? { kind: "noApp" } : { kind: "gate", app };
+    if (isGatePath(pathname)) {
+      if (app === undefined) return { kind: "noApp" };
+      if (pathname === WHOAMI_PATH) return { kind: "whoami", app };
+      if (pathname === VERIFY_PATH) return { kind: "forwardAuth", app };
+      return { kind: "gate", app };
+    }
   }
   // Rule `appByHost` (ATTACKS #26): the URL the runtime saw, never a header.
   const app = matchApp(apps, hostname, pathname);

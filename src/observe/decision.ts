@@ -52,16 +52,24 @@ export class Decision {
   private isPublic = false;
   /** The app that serves the request, once known. */
   app: string | undefined;
+  /** Forward-auth or RPC: decided for another party, nothing forwarded. */
+  mode: DecisionLog["mode"];
   private written = false;
   /** Where the data point goes, once known; none before (or without) a dataset. */
   sink: MetricsSink | undefined;
 
   constructor(
     requestId: string,
-    private readonly method: string,
-    private readonly path: string,
+    private method: string,
+    private path: string,
   ) {
     this.requestId = requestId;
+  }
+
+  /** Forward-auth: the line names the request decided on (the fronting proxy's), not the gate's own path. */
+  decidedOn(method: string, path: string): void {
+    this.method = method;
+    this.path = path;
   }
 
   identified(resolved: Resolved): void {
@@ -161,6 +169,7 @@ export class Decision {
       level,
       requestId: this.requestId,
       app: this.app,
+      mode: this.mode,
       outcome,
       code,
       status,

@@ -20,6 +20,7 @@ const COMMANDS: ReadonlyArray<[command: string, file: string, constant: string]>
   ["sts-gate revoke --help", "src/cli/revoke.ts", "REVOKE_HELP"],
   ["sts-gate revocations --help", "src/cli/revoke.ts", "REVOCATIONS_HELP"],
   ["sts-gate unrevoke --help", "src/cli/revoke.ts", "UNREVOKE_HELP"],
+  ["sts-gate whoami --help", "src/cli/whoami.ts", "WHOAMI_HELP"],
   ["npm run --silent policy -- --help", "src/cli/policy-command.ts", "POLICY_CLI_USAGE"],
   ["npm run --silent keygen -- --help", "src/cli/keygen.ts", "USAGE"],
 ];

@@ -1,0 +1,72 @@
+import { authorize } from "../../authorize.ts";
+import { withIdentityHeaders, CALLER_HEADERS } from "../../forward.ts";
+import { GateProblem } from "../../problem.ts";
+import type { AppRuntime } from "../runtime.ts";
+import type { RequestContext } from "./context.ts";
+
+/** The request a fronting proxy asks about, as it said it. */
+export interface OriginalRequest {
+  method: string;
+  /** The URI exactly as the proxy gave it: the assertion's `htu`. */
+  uri: string;
+  /** Its path, read the way the runtime reads a request's: what the policy matches. */
+  path: string;
+}
+
+const CONVENTIONS = [
+  // Traefik's forwardAuth and Caddy's forward_auth.
+  { method: "x-forwarded-method", uri: "x-forwarded-uri" },
+  // nginx's auth_request, by the convention of its documentation.
+  { method: "x-original-method", uri: "x-original-uri" },
+] as const;
+
+const NORMALIZED = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]);
+const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/;
+
+/**
+ * Rule `forwardAuthOriginal`: the method and URI decided on come from the headers the fronting
+ * proxy sets, in one convention or the other. One of them missing is `original_request_missing`;
+ * both conventions present and disagreeing is `original_request_ambiguous` (a proxy sets one of
+ * them, so the other came from the client). Never the gate's own method and path.
+ */
+export function originalRequest(headers: Headers): OriginalRequest {
+  const given = CONVENTIONS.map((c) => ({ method: headers.get(c.method), uri: headers.get(c.uri) })).filter((c) => c.method !== null || c.uri !== null);
+  if (given.length > 1 && given.some((c) => c.method !== given[0]!.method || c.uri !== given[0]!.uri)) {
+    throw new GateProblem("original_request_ambiguous", "Both X-Forwarded-Method/X-Forwarded-Uri and X-Original-Method/X-Original-URI are present and disagree; the fronting proxy must set one pair and overwrite the client's.");
+  }
+  const chosen = given[0];
+  if (chosen === undefined || chosen.method === null || chosen.uri === null) {
+    throw new GateProblem("original_request_missing", "Forward-auth needs the original method and URI: X-Forwarded-Method and X-Forwarded-Uri, or X-Original-Method and X-Original-URI.");
+  }
+  if (!METHOD.test(chosen.method)) throw new GateProblem("original_request_missing", "The forwarded method is not an HTTP method.");
+  // Origin-form only: a path, with or without a query. Appended to a fixed base, so no spelling
+  // of it can name another host; the path is then what the runtime would make of it.
+  if (!chosen.uri.startsWith("/")) throw new GateProblem("original_request_missing", "The forwarded URI must be a path starting with '/'.");
+  let path: string;
+  try {
+    path = new URL(`http://forward-auth.invalid${chosen.uri}`).pathname;
+  } catch {
+    throw new GateProblem("original_request_missing", "The forwarded URI is not a valid path.");
+  }
+  // As fetch normalizes a request's method: the six standard ones in upper case, others as sent.
+  const upper = chosen.method.toUpperCase();
+  return { method: NORMALIZED.has(upper) ? upper : chosen.method, uri: chosen.uri, path };
+}
+
+/**
+ * `/.well-known/sts-gate/verify` (rule `forwardAuthOff`: only for an app with forward-auth on):
+ * the request's token, decided with the app's policy against the original method and path the
+ * fronting proxy names. 200 with the identity headers (and the assertion, bound to that method
+ * and URI), or the usual problem+json refusal. Nothing is forwarded.
+ */
+export async function forwardAuth(ctx: RequestContext, app: AppRuntime): Promise<Response> {
+  if (!app.app.forwardAuth) throw new GateProblem("not_found", "The gate has nothing at this path.");
+  ctx.decision.mode = "forward-auth";
+  const original = originalRequest(ctx.request.headers);
+  ctx.decision.decidedOn(original.method, original.path);
+  const caller = await authorize(app.verifier, app.app.policy, ctx.authorizeRequest({ method: original.method, path: original.path }), ctx.decision);
+  const headers = withIdentityHeaders(new Headers({ "cache-control": "no-store" }), caller);
+  // Real time, as for a forwarded request: the origin checks the assertion against its own clock.
+  if (app.signer) headers.set(CALLER_HEADERS.assertion, await app.signer.sign(caller, { method: original.method, htu: original.uri }, Date.now()));
+  return new Response(null, { status: 200, headers });
+}

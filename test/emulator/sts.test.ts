@@ -16,6 +16,7 @@ import {
   TRICKLE_INTERVAL_MS,
   uriEncode,
 } from "./sts";
+import { presignWith } from "../support/tokens";
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
 const MINUTE = 60_000;
@@ -41,19 +42,8 @@ interface SignOptions {
 
 async function signAws4fetch(name: string, o: SignOptions = {}): Promise<string> {
   const who = identity(name);
-  const signer = new AwsV4Signer({
-    method: "GET",
-    url: o.url ?? BASE,
-    headers: { "x-k8s-aws-id": AUDIENCE },
-    accessKeyId: who.accessKeyId,
-    secretAccessKey: who.secretAccessKey,
-    sessionToken: o.sessionToken === null ? undefined : (o.sessionToken ?? who.sessionToken),
-    service: o.service ?? "sts",
-    region: o.region ?? REGION,
-    signQuery: true,
-    datetime: formatAmzDate(o.date ?? NOW),
-  });
-  return (await signer.sign()).url.toString();
+  const sessionToken = o.sessionToken === null ? undefined : (o.sessionToken ?? who.sessionToken);
+  return presignWith({ ...who, sessionToken }, { url: o.url ?? BASE, audience: AUDIENCE, service: o.service, region: o.region ?? REGION, at: o.date ?? NOW });
 }
 
 /** @smithy/signature-v4 wants a hash class; this one is WebCrypto-backed (HMAC when given a secret). */

@@ -55,20 +55,9 @@ describe("callers' mistakes, explained by the answer", () => {
 
   it("other STS refusals do not blame the audience", async () => {
     // An unknown key: InvalidClientTokenId, whatever the audience.
-    const { AwsV4Signer } = await import("aws4fetch");
-    const { amzDate, encodeToken } = await import("../support/tokens");
-    const signer = new AwsV4Signer({
-      method: "GET",
-      url: "https://sts.us-east-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15",
-      headers: { "x-k8s-aws-id": TEST_AUDIENCE },
-      accessKeyId: "AKIAUNKNOWNKEY000002",
-      secretAccessKey: "not-a-real-secret",
-      service: "sts",
-      region: "us-east-1",
-      signQuery: true,
-      datetime: amzDate(Date.now()),
-    });
-    const { body } = await send(`Bearer ${encodeToken((await signer.sign()).url.toString())}`);
+    const { encodeToken, presignWith } = await import("../support/tokens");
+    const url = await presignWith({ accessKeyId: "AKIAUNKNOWNKEY000002", secretAccessKey: "not-a-real-secret" }, { audience: TEST_AUDIENCE, at: Date.now() });
+    const { body } = await send(`Bearer ${encodeToken(url)}`);
     expect(body.code).toBe("sts_refused");
     expect(body.detail).toBe("STS refused the token (InvalidClientTokenId).");
   });

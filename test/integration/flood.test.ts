@@ -1,10 +1,9 @@
 import { env } from "cloudflare:workers";
-import { AwsV4Signer } from "aws4fetch";
 import { describe, expect, it } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
 import { createStsEmulator, type EmulatorIdentity } from "../emulator/sts";
 import { through } from "../support/gate";
-import { amzDate, encodeToken, mintToken, TEST_AUDIENCE } from "../support/tokens";
+import { encodeToken, mintToken, presignWith, TEST_AUDIENCE } from "../support/tokens";
 
 /**
  * 500 concurrent requests through one gate (one isolate's caches): 50 valid tokens of 50
@@ -23,17 +22,7 @@ const USERS: EmulatorIdentity[] = Array.from({ length: 50 }, (_, i) => {
 });
 
 async function tokenFor(who: EmulatorIdentity, audience = TEST_AUDIENCE): Promise<string> {
-  const signer = new AwsV4Signer({
-    url: "https://sts.us-east-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15",
-    headers: { "x-k8s-aws-id": audience },
-    accessKeyId: who.accessKeyId,
-    secretAccessKey: who.secretAccessKey,
-    service: "sts",
-    region: "us-east-1",
-    signQuery: true,
-    datetime: amzDate(Date.now() - 5000),
-  });
-  return encodeToken((await signer.sign()).url.toString());
+  return encodeToken(await presignWith(who, { audience, at: Date.now() - 5000 }));
 }
 
 describe("a flood of mixed tokens", () => {

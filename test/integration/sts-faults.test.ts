@@ -1,12 +1,11 @@
 import { env, exports } from "cloudflare:workers";
-import { AwsV4Signer } from "aws4fetch";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { exchangeWithSts } from "../../src/sts/exchange";
 import { validateToken } from "../../src/token/validate";
 import { through } from "../support/gate";
 import { stsCallsFor } from "../support/emulator";
 import { kvKeyFor } from "../support/kv";
-import { amzDate, bearer, encodeToken, identity, mintToken, TEST_AUDIENCE } from "../support/tokens";
+import { bearer, encodeToken, identity, mintToken, presignWith, TEST_AUDIENCE } from "../support/tokens";
 
 interface Problem {
   code: string;
@@ -103,17 +102,7 @@ describe("STS refusing the caller: 401, remembered until the token expires", () 
   });
 
   it("an access key STS does not know (InvalidClientTokenId)", async () => {
-    const signer = new AwsV4Signer({
-      url: "https://sts.us-east-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15",
-      headers: { "x-k8s-aws-id": TEST_AUDIENCE },
-      accessKeyId: "AKIAUNKNOWNKEY000001",
-      secretAccessKey: "not-a-real-secret",
-      service: "sts",
-      region: "us-east-1",
-      signQuery: true,
-      datetime: amzDate(Date.now()),
-    });
-    const token = encodeToken((await signer.sign()).url.toString());
+    const token = encodeToken(await presignWith({ accessKeyId: "AKIAUNKNOWNKEY000001", secretAccessKey: "not-a-real-secret" }, { at: Date.now() }));
     const { res, body } = await send(token);
     expect(res.status).toBe(401);
     expect(body.detail).toContain("InvalidClientTokenId");

@@ -24,25 +24,43 @@ export interface MintOptions {
   expires?: number;
 }
 
-/** A presigned GetCallerIdentity URL made by aws4fetch, as a client would. */
-export async function presignUrl(name: string, options: MintOptions = {}): Promise<string> {
-  const who = identity(name);
+/** Credentials to presign with: an emulator identity's, or any others (unknown keys, another secret). */
+export interface SigningCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+export interface PresignOptions extends MintOptions {
+  /** The whole URL to sign, in place of the GetCallerIdentity URL on `host`. */
+  url?: string;
+  /** The SigV4 service name; "sts" unless told. */
+  service?: string;
+}
+
+/** A presigned GetCallerIdentity URL made by aws4fetch with `credentials`, as a client would. */
+export async function presignWith(credentials: SigningCredentials, options: PresignOptions = {}): Promise<string> {
   const region = options.region ?? "us-east-1";
   const host = options.host ?? `sts.${region}.amazonaws.com`;
   const signer = new AwsV4Signer({
     method: "GET",
-    url: `https://${host}/?Action=GetCallerIdentity&Version=2011-06-15${options.expires === undefined ? "" : `&X-Amz-Expires=${options.expires}`}`,
+    url: options.url ?? `https://${host}/?Action=GetCallerIdentity&Version=2011-06-15${options.expires === undefined ? "" : `&X-Amz-Expires=${options.expires}`}`,
     headers: { "x-k8s-aws-id": options.audience ?? TEST_AUDIENCE },
-    accessKeyId: who.accessKeyId,
-    secretAccessKey: who.secretAccessKey,
-    sessionToken: who.sessionToken,
-    service: "sts",
+    accessKeyId: credentials.accessKeyId,
+    secretAccessKey: credentials.secretAccessKey,
+    sessionToken: credentials.sessionToken,
+    service: options.service ?? "sts",
     region,
     signQuery: true,
     datetime: amzDate(options.at ?? Date.now()),
   });
   const signed = await signer.sign();
   return signed.url.toString();
+}
+
+/** A presigned GetCallerIdentity URL made by aws4fetch for an emulator identity, as a client would. */
+export async function presignUrl(name: string, options: MintOptions = {}): Promise<string> {
+  return presignWith(identity(name), options);
 }
 
 /** A token no other test has: see uniqueExpires. */

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
 import { createGateFetch, StsGateClientError, type AwsCredentials, type FetchLike } from "../../src/client/index";
 import { createStsEmulator, IDENTITIES } from "../emulator/sts";
+import { clock as movableClock } from "../support/clock";
 import { through } from "../support/gate";
 import { decodeToken, identity, TEST_AUDIENCE } from "../support/tokens";
 
@@ -57,8 +58,7 @@ function gateProblem(code: string, status = 401): Response {
 }
 
 function clock(start = T0) {
-  const c = { t: start, now: () => c.t };
-  return c;
+  return movableClock(start);
 }
 
 function deferred<T>() {

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { REVOCATIONS_PATH } from "../../src/revocation/paths";
 import { REVOCATION_REFRESH_MS } from "../../src/revocation/snapshot";
 import { REVOCATION_PREFIX } from "../../src/revocation/store";
+import { clock } from "../support/clock";
 import { stsCallsFor } from "../support/emulator";
 import {
   A,
@@ -39,11 +40,7 @@ async function created(res: Response): Promise<Entry> {
   return (await res.json()) as Entry;
 }
 
-/** A clock the test moves: the revocation snapshot's refresh and expiry run on it. */
-function clock(start = Date.now()) {
-  const c = { t: start, now: () => c.t };
-  return c;
-}
+// The clock the test moves (test/support/clock.ts): the revocation snapshot's refresh and expiry run on it.
 
 describe("revocation: the effect (403 revoked)", () => {
   it("refuses a revoked access key before any KV read or STS call (the key is in the credential scope)", async () => {

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
 import { IdentityCache } from "../../src/verify/isolate-cache";
+import { clock } from "../support/clock";
 import { emulatorAt } from "../support/emulator";
 import { linesDuring, logLines, problemCode, through } from "../support/gate";
 import { bearer, mintToken } from "../support/tokens";
@@ -66,15 +67,15 @@ describe("TOKEN_MAX_AGE_SECONDS", () => {
   it("uses an identity remembered in the isolate only while its token is younger than the limit", async () => {
     const token = await mintToken("alice", { at: SIGNED_AT });
     const { env: testEnv, sts } = ageEnv({ TOKEN_MAX_AGE_SECONDS: "120" });
-    let now = SIGNED_AT + 60_000;
-    const gate = createGateApp({ now: () => now });
+    const time = clock(SIGNED_AT + 60_000);
+    const gate = createGateApp({ now: time.now });
     expect((await through(gate, testEnv, URL_, { headers: bearer(token) })).status).toBe(200);
-    now = SIGNED_AT + 119_000;
+    time.t = SIGNED_AT + 119_000;
     const { result: hit, decisions } = await linesDuring(() => through(gate, testEnv, URL_, { headers: bearer(token) }));
     expect(hit.status).toBe(200);
     expect(decisions[0]?.cache).toBe("memory");
     // A minute later the same token has aged past the limit: refused, from memory or not.
-    now = SIGNED_AT + 120_000;
+    time.t = SIGNED_AT + 120_000;
     const late = await through(gate, testEnv, URL_, { headers: bearer(token) });
     expect(late.status).toBe(401);
     expect(await problemCode(late)).toBe("token_expired");
@@ -85,12 +86,12 @@ describe("TOKEN_MAX_AGE_SECONDS", () => {
     // One isolate memory shared by two configurations: the first allows 15 minutes, the second 2.
     const cache = new IdentityCache();
     const token = await mintToken("alice", { at: SIGNED_AT });
-    let now = SIGNED_AT + 60_000;
+    const time = clock(SIGNED_AT + 60_000);
     const shared = ageEnv();
-    expect((await through(createGateApp({ now: () => now, cache }), shared.env, URL_, { headers: bearer(token) })).status).toBe(200);
-    now = SIGNED_AT + 180_000;
+    expect((await through(createGateApp({ now: time.now, cache }), shared.env, URL_, { headers: bearer(token) })).status).toBe(200);
+    time.t = SIGNED_AT + 180_000;
     const { result: res, decisions } = await linesDuring(() =>
-      through(createGateApp({ now: () => now, cache }), { ...shared.env, TOKEN_MAX_AGE_SECONDS: 120 }, URL_, { headers: bearer(token) }),
+      through(createGateApp({ now: time.now, cache }), { ...shared.env, TOKEN_MAX_AGE_SECONDS: 120 }, URL_, { headers: bearer(token) }),
     );
     expect(res.status).toBe(401);
     expect(await problemCode(res)).toBe("token_expired");

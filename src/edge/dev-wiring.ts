@@ -27,7 +27,8 @@ export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["localhost", "127.0.
  * `curl http://api.localhost:8787/`.
  */
 export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase();
+  // A fully qualified name may end in a dot: `localhost.` is the machine too.
+  const host = hostname.toLowerCase().replace(/\.$/, "");
   return LOOPBACK_HOSTS.has(host) || /^(?:[a-z0-9-]+\.)+localhost$/.test(host);
 }
 

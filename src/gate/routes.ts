@@ -43,12 +43,13 @@ export type Route =
  * is not a loopback one. Health asks exactly this question.
  */
 /**
- * Every spelling isGatePath reads as the gate's has one of these: an escape, a `;` parameter,
- * repeated slashes, or `/.well-known` (in any case; a segment of dots before it folds away, and
- * trailing dots after it). The URL parser has escaped everything else that folds (NUL, `ſ`), so
- * the full reading runs only for the few paths that could need it.
+ * Every spelling isGatePath reads as the gate's has an escape or `/.well-known` in it, in any
+ * case: without an escape (the URL parser has escaped everything else that folds, NUL and `ſ`
+ * included), the segment that becomes `.well-known` must begin with it, whatever `;` parameters,
+ * trailing dots or repeated slashes surround it. So the full reading runs only for the few
+ * paths that could need it.
  */
-const GATE_PATH_HINT = /%|;|\/\/|\/\.well-known/i;
+const GATE_PATH_HINT = /%|\/\.well-known/i;
 
 function mayBeGatePath(pathname: string): boolean {
   return GATE_PATH_HINT.test(pathname);

@@ -57,6 +57,7 @@ describe("which app serves a request", () => {
   it.each([
     ["an exact host", "https://api.localhost/items", "alice", "api-aud", "http://api.internal/v1/items"],
     ["the host in another case, with a port", "https://API.LocalHost:8443/items", "alice", "api-aud", "http://api.internal/v1/items"],
+    ["a fully qualified host with its trailing dot", "https://api.localhost./items", "alice", "api-aud", "http://api.internal/v1/items"],
     ["the longest path prefix", "https://api.localhost/docs/guide", "deployer", "docs-aud", "http://docs.internal/docs/guide"],
     ["the prefix itself", "https://api.localhost/docs", "deployer", "docs-aud", "http://docs.internal/docs"],
     ["a prefix on a segment boundary only (/docsx is not /docs)", "https://api.localhost/docsx", "alice", "api-aud", "http://api.internal/v1/docsx"],

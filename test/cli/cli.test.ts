@@ -1,6 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import fixtures from "../fixtures/aws-cli-tokens.json";
+import type { Echo } from "../support/types";
 import { stsCallsFor } from "../support/emulator";
 import { decodeToken } from "../support/tokens";
 import type { CliRun } from "./runs";
@@ -22,10 +23,6 @@ function tokenOf(r: CliRun): string {
   if (out.startsWith("{")) return (JSON.parse(out) as { status: { token: string } }).status.token;
   if (out.startsWith("Authorization: Bearer ")) return out.slice("Authorization: Bearer ".length);
   return out;
-}
-
-interface Echo {
-  headers: Record<string, string>;
 }
 
 async function throughGate(token: string): Promise<Response> {

@@ -12,7 +12,7 @@ import { join, resolve } from "node:path";
 import process from "node:process";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import type { TestProject } from "vitest/node";
-import { bundleWorker } from "../bench/bundle";
+import { bundleWorker } from "../support/bundle";
 import identities from "../emulator/identities.json";
 import type { CliRun, RevokeRuns } from "./runs";
 import "./runs";

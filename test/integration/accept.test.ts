@@ -2,15 +2,10 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
 import fixtures from "../fixtures/aws-cli-tokens.json";
-import { through } from "../support/gate";
+import { through, type Echo } from "../support/gate";
 import { emulatorAt, stsCallsFor } from "../support/emulator";
 import { mintSmithyToken } from "../support/smithy";
 import { bearer, mintToken } from "../support/tokens";
-
-interface Echo {
-  url: string;
-  headers: Record<string, string>;
-}
 
 async function call(token: string, path = "/whoami"): Promise<Response> {
   return exports.default.fetch(`https://localhost${path}`, { headers: bearer(token) });

@@ -1,6 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { CallerVerificationError, verifyCaller, type VerifiedCaller } from "../../src/origin";
+import { type Echo } from "../support/gate";
 import { bearer, mintToken } from "../support/tokens";
 import {
   asReceived,
@@ -13,14 +14,6 @@ import {
   TEST_ISSUER,
   verifierOptions,
 } from "./assertion-support";
-
-interface Echo {
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-  body: string;
-  caller: Omit<VerifiedCaller, "issuedAt" | "expiresAt"> & { issuedAt: string; expiresAt: string };
-}
 
 afterEach(() => vi.restoreAllMocks());
 

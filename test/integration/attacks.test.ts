@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
-import { through } from "../support/gate";
+import { through, type Problem } from "../support/gate";
 import { emulatorAt, stsCallsFor } from "../support/emulator";
 import { bearer, encodeToken, mintToken, presignUrl, uniqueExpires, uniqueSigningTime } from "../support/tokens";
 
@@ -10,14 +10,6 @@ import { bearer, encodeToken, mintToken, presignUrl, uniqueExpires, uniqueSignin
  * through the Worker, asserts the rule's own code, and asserts that the token never reached
  * STS (the emulator counts requests by signature).
  */
-
-interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-}
 
 async function send(token: string, init: RequestInit = {}): Promise<{ res: Response; body: Problem }> {
   const res = await exports.default.fetch("https://localhost/resource", {

@@ -1,14 +1,10 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { type Problem } from "../support/gate";
 import { stsCallsFor } from "../support/emulator";
 import { mintToken, TEST_AUDIENCE } from "../support/tokens";
 
 /** The README's "Common mistakes", each through the Worker: the answer says what went wrong. */
-interface Problem {
-  code: string;
-  detail: string;
-}
-
 async function send(authorization: string | undefined) {
   const headers: HeadersInit = authorization === undefined ? {} : { authorization };
   const res = await exports.default.fetch("https://localhost/mistakes", { headers });

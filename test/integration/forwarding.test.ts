@@ -1,15 +1,8 @@
 import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
-import { logLines, through } from "../support/gate";
+import { logLines, through, type Echo } from "../support/gate";
 import { bearer, mintToken } from "../support/tokens";
-
-interface Echo {
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-  body: string;
-}
 
 describe("forwarding to the origin", () => {
   it("appends path and query to ORIGIN_URL and keeps the method and body", async () => {

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
 import { verifyCaller } from "../../src/origin";
 import { REVOCATIONS_PATH } from "../../src/revocation/paths";
-import { countedEnv, linesDuring, problemCode, through } from "../support/gate";
+import { countedEnv, linesDuring, problemCode, through, type Echo } from "../support/gate";
 import { ADMIN_POLICY, ALICE, clearRevocations } from "../support/revocation";
 import { bearer, mintToken } from "../support/tokens";
 import { gateJwks, verifierOptions } from "./assertion-support";
@@ -13,12 +13,6 @@ import { gateJwks, verifierOptions } from "./assertion-support";
  * path's edges), through the Worker in workerd with the echo origin. The same classes against a
  * real PHP origin and a servlet-style origin: test/origins/.
  */
-interface Echo {
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-}
-
 afterEach(() => vi.restoreAllMocks());
 
 async function aliceHeaders(extra: Record<string, string> = {}): Promise<Record<string, string>> {

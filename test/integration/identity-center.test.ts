@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
 import { verifyCaller, type VerifiedCaller } from "../../src/origin";
 import { REVOCATIONS_PATH } from "../../src/revocation/paths";
-import { captureLog, through } from "../support/gate";
+import { captureLog, through, type Echo } from "../support/gate";
 import { bearer, mintToken } from "../support/tokens";
 import { gateJwks, TEST_AUDIENCE_CLAIM, TEST_ISSUER } from "./assertion-support";
 
@@ -24,13 +24,6 @@ const B = "444455556666";
 const ADMIN_ROLE = "AWSReservedSSO_AdministratorAccess_0123456789abcdef";
 
 afterEach(() => vi.restoreAllMocks());
-
-interface Echo {
-  url: string;
-  method: string;
-  headers: Record<string, string>;
-  caller: Record<string, unknown>;
-}
 
 interface Outcome {
   status: number;

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
 import { STRIPPED_HEADERS } from "../../src/edge/header-hygiene";
 import { matcherWork } from "../../src/wildcard";
-import { captureLog, through } from "../support/gate";
+import { captureLog, through, type Echo } from "../support/gate";
 import { stsCallsFor } from "../support/emulator";
 import { spiedKv } from "../support/kv";
 import { bearer, mintToken } from "../support/tokens";
@@ -12,12 +12,6 @@ import { bearer, mintToken } from "../support/tokens";
  * The edge between the gate and the origin (ATTACKS #16–#23, #25), through the Worker: what the
  * echo origin receives is exactly what the gate verified and decided.
  */
-interface Echo {
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-}
-
 async function echoFor(headers: Record<string, string>, url = "https://localhost/", init: RequestInit = {}): Promise<Echo> {
   const res = await exports.default.fetch(url, { ...init, headers: { ...bearer(await mintToken("alice")), ...headers } });
   expect(res.status, await res.clone().text()).toBe(200);

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
+import { COOKBOOK } from "../support/policy";
 import { captureLog, through } from "../support/gate";
 import { bearer, mintToken } from "../support/tokens";
 
@@ -35,15 +36,6 @@ async function send(policy: unknown, who: string, method = "GET", path = "/"): P
 }
 
 afterEach(() => vi.restoreAllMocks());
-
-/** The README's cookbook, as one policy. */
-const COOKBOOK = {
-  rules: [
-    { name: "ci-deploy", methods: ["POST", "PUT"], paths: ["/deploy/**"], allow: [`arn:aws:iam::${A}:role/deployer`] },
-    { name: "readers", methods: ["GET", "HEAD"], allow: [`arn:aws:iam::${A}:role/*`] },
-    { name: "admin", paths: ["/admin/**"], allow: [`arn:aws:iam::${A}:user/alice`] },
-  ],
-};
 
 describe("per-route rules (method and path)", () => {
   it.each([

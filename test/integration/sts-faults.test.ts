@@ -2,16 +2,10 @@ import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { exchangeWithSts } from "../../src/sts/exchange";
 import { validateToken } from "../../src/token/validate";
-import { through } from "../support/gate";
+import { through, type Problem } from "../support/gate";
 import { stsCallsFor } from "../support/emulator";
 import { kvKeyFor } from "../support/kv";
 import { bearer, encodeToken, identity, mintToken, presignWith, TEST_AUDIENCE } from "../support/tokens";
-
-interface Problem {
-  code: string;
-  status: number;
-  detail: string;
-}
 
 async function send(token: string) {
   const res = await exports.default.fetch("https://localhost/resource", { headers: bearer(token) });

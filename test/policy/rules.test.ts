@@ -10,6 +10,7 @@ import {
   type PolicyDocument,
 } from "../../src/policy";
 import { matcherWork } from "../../src/wildcard";
+import { COOKBOOK } from "../support/policy";
 
 const A = "111122223333";
 const B = "444455556666";
@@ -35,14 +36,6 @@ function issues(doc: unknown): string[] {
 function policy(doc: unknown) {
   return compilePolicy(PolicySchema.parse(doc));
 }
-
-const COOKBOOK: PolicyDocument = {
-  rules: [
-    { name: "ci-deploy", methods: ["POST", "PUT"], paths: ["/deploy/**"], allow: [`arn:aws:iam::${A}:role/deployer`] },
-    { name: "readers", methods: ["GET", "HEAD"], allow: [`arn:aws:iam::${A}:role/*`] },
-    { name: "admin", paths: ["/admin/**"], allow: [`arn:aws:iam::${A}:user/alice`] },
-  ],
-};
 
 describe("compilePathGlob", () => {
   it.each([

@@ -76,3 +76,6 @@ export async function problemCode(res: Response): Promise<string | undefined> {
   if (res.headers.get("content-type") !== "application/problem+json") return undefined;
   return ((await res.clone().json()) as { code: string }).code;
 }
+
+
+export type { Echo, Problem } from "./types";

@@ -34,7 +34,17 @@ export default defineConfig({
             wrangler: { configPath: "./wrangler.toml", environment: "test" },
             miniflare: {
               bindings: { ASSERTION_PRIVATE_JWK: JSON.stringify(testKey.privateJwk) },
+              // test/integration/rpc.test.ts calls the gate's StsGate entrypoint through this Worker.
+              serviceBindings: { RPC_CALLER: "rpc-caller" },
               workers: [
+                {
+                  name: "rpc-caller",
+                  modules: true,
+                  scriptPath: await bundle("test/rpc-caller/worker.ts", "dist/test/rpc-caller.js"),
+                  compatibilityDate: "2026-11-01",
+                  // The gate runs as the pool's runner Worker (wrangler.toml [env.test]'s main), named after the project.
+                  serviceBindings: { GATE: { name: "vitest-plugin-runner-workers", entrypoint: "StsGate" } },
+                },
                 {
                   name: "sts-emulator",
                   modules: true,

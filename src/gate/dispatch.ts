@@ -15,16 +15,19 @@ import { RequestContext } from "./handlers/context.ts";
 import { healthResponse } from "./handlers/health.ts";
 import { forwardAuth } from "./handlers/forward-auth.ts";
 import { forwardPublic, proxy } from "./handlers/proxy.ts";
+import { rpcVerify, type RpcVerdict } from "./handlers/rpc.ts";
 import { whoami } from "./handlers/whoami.ts";
 import { classify, type Route } from "./routes.ts";
 import { configFor, GateState, type GateAppOptions, type Runtime } from "./runtime.ts";
 
-export type { GateAppOptions };
+export type { GateAppOptions, RpcVerdict };
 
 /** The Worker: `export default createGateApp()`. */
 export interface GateWorker {
   /** `env` is checked whole by the configuration schema (src/config.ts), so any object is taken. */
   fetch(request: Request, env?: object, ctx?: ExecutionContext): Promise<Response>;
+  /** The decision alone, for another Worker (the `StsGate` entrypoint's `verify`): never throws. */
+  verify(request: Request, env?: object, ctx?: ExecutionContext): Promise<RpcVerdict>;
 }
 
 export function createGateApp(options: GateAppOptions = {}): GateWorker {
@@ -34,6 +37,11 @@ export function createGateApp(options: GateAppOptions = {}): GateWorker {
       const prepared = await configFor(env as GateEnv | undefined);
       const ready = prepared instanceof Misconfiguration ? prepared : state.runtimeFor(prepared);
       return serve(request, env as GateEnv | undefined, ctx, ready);
+    },
+    async verify(request, env, ctx) {
+      const prepared = await configFor(env as GateEnv | undefined);
+      const ready = prepared instanceof Misconfiguration ? prepared : state.runtimeFor(prepared);
+      return rpcVerify(request, ready, ctx);
     },
   };
 }

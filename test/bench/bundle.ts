@@ -16,6 +16,8 @@ export async function bundleWorker(root: string, entry: string, outfile: string)
     conditions: ["workerd", "worker", "browser"],
     mainFields: ["browser", "module", "main"],
     target: "es2024",
+    // The Workers runtime's own modules (`StsGate` extends cloudflare:workers' WorkerEntrypoint).
+    external: ["cloudflare:*"],
     logLevel: "error",
   });
   return outfile;

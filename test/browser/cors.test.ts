@@ -42,6 +42,8 @@ async function bundle(entry: string, outfile: string, platform: "neutral" | "bro
     mainFields: ["module", "main"],
     // The page imports the package's client entry point, as a web app would.
     alias: { "sts-gate/client": join(ROOT, "src/client/index.ts") },
+    // The Workers runtime's own modules (`StsGate` extends cloudflare:workers' WorkerEntrypoint).
+    external: ["cloudflare:*"],
     logLevel: "error",
   });
   return outfile;

@@ -26,6 +26,8 @@ async function bundle(entry: string, outfile: string): Promise<string> {
     target: "es2022",
     conditions: ["workerd", "worker", "browser"],
     mainFields: ["module", "main"],
+    // The Workers runtime's own modules (`StsGate` extends cloudflare:workers' WorkerEntrypoint).
+    external: ["cloudflare:*"],
     logLevel: "error",
   });
   return outfile;

@@ -227,7 +227,7 @@ describe("sts-gate whoami against the gate in workerd", () => {
       ...((c as { sessionToken?: string }).sessionToken ? { AWS_SESSION_TOKEN: (c as { sessionToken?: string }).sessionToken } : {}),
     };
     return new Promise((done) => {
-      execFile(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/sts-gate.ts"), "whoami", ...args], { env, cwd: ROOT, timeout: 60_000, encoding: "utf8" }, (error, stdout, stderr) => {
+      execFile(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/sts-gate.ts"), "whoami", ...args], { env: env as unknown as typeof process.env, cwd: ROOT, timeout: 60_000, encoding: "utf8" }, (error, stdout, stderr) => {
         done({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr });
       });
     });

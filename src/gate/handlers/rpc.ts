@@ -1,0 +1,65 @@
+/**
+ * `StsGate.verify(request)`: the gate's decision for another Worker, over a service binding's RPC
+ * (issue 21). The same verifier and policy as a proxied request, deciding on the request's
+ * `Authorization`, method, path and host (which picks the app); nothing is forwarded. It
+ * resolves to a plain verdict, never a thrown error, and writes one decision line, mode `rpc`.
+ */
+import { authorize } from "../../authorize.ts";
+import { GateError, PROBLEMS, type ProblemCode } from "../../errors.ts";
+import { errorName, log } from "../../log.ts";
+import { Decision, requestIdFrom } from "../../observe/decision.ts";
+import { logMisconfiguration, Misconfiguration } from "../../observe/misconfigured.ts";
+import { refusalOf } from "../../problem.ts";
+import { matchApp } from "../apps.ts";
+import { readiness } from "../routes.ts";
+import type { Runtime } from "../runtime.ts";
+import { RequestContext } from "./context.ts";
+import { identityBody, type WhoamiBody } from "./whoami.ts";
+
+export type RpcVerdict =
+  | { allowed: true; caller: WhoamiBody; rule: string }
+  | { allowed: false; status: number; code: ProblemCode; detail: string };
+
+export async function rpcVerify(request: Request, prepared: Runtime | Misconfiguration, execution: ExecutionContext | undefined): Promise<RpcVerdict> {
+  let url: URL;
+  let decision: Decision;
+  try {
+    url = new URL(request.url);
+    decision = new Decision(requestIdFrom(request.headers), request.method, url.pathname);
+  } catch (error) {
+    // Not a Request at all (a caller's mistake): refused without a line to attach it to.
+    log({ event: "internal", level: "error", message: "StsGate.verify was not given a Request", error: errorName(error) });
+    return refusal("internal_error", "StsGate.verify needs a Request.");
+  }
+  decision.mode = "rpc";
+  try {
+    const ready = readiness(prepared, url.hostname);
+    if (ready instanceof Misconfiguration) {
+      logMisconfiguration(ready, decision.requestId);
+      const problem = new GateError("misconfigured", `The gate's configuration is invalid (${ready.settings.join(", ") || "the environment"}); its logs say why.`);
+      decision.finish({ status: problem.status, settings: ready.settings, error: problem });
+      return refusal(problem.code, problem.detail);
+    }
+    // Rule `appByHost`: the request's own host and path pick the app, as over HTTP.
+    const config = matchApp(ready.config.apps, url.hostname, url.pathname);
+    if (config === undefined) throw new GateError("no_app", "No app of this gate serves this host and path.");
+    const app = ready.of(config);
+    decision.app = config.name;
+    decision.sink = { metrics: ready.config.metrics, audience: config.audience };
+    const ctx = new RequestContext(request, url, ready, decision, execution);
+    const caller = await authorize(app.verifier, config.policy, ctx.authorizeRequest(), decision);
+    decision.finish({ status: 200 });
+    return { allowed: true, caller: identityBody(caller), rule: caller.rule };
+  } catch (error) {
+    const known = refusalOf(error);
+    if (known === undefined) log({ event: "internal", level: "error", message: "unexpected error", error: errorName(error), requestId: decision.requestId });
+    const verdict = known === undefined ? refusal("internal_error") : refusal(known.code, known.detail);
+    decision.finish({ status: verdict.status, error: known ?? error });
+    return verdict;
+  }
+}
+
+function refusal(code: ProblemCode, detail?: string): Extract<RpcVerdict, { allowed: false }> {
+  const { status, title } = PROBLEMS[code];
+  return { allowed: false, status, code, detail: detail ?? title };
+}

@@ -20,7 +20,7 @@ interface Pool {
 export type LoaderCommand =
   | { type: "mint"; id: number; pool: string; from: number; count: number; start: number; audience?: string; cyclic: boolean }
   | { type: "junk"; id: number; pool: string; start: number }
-  | { type: "load"; id: number; url: string; pool: string; connections: number; duration?: number; amount?: number }
+  | { type: "load"; id: number; url: string; pool: string; connections: number; duration?: number; amount?: number; headers?: Record<string, string> }
   | { type: "exit" };
 
 export interface LoadResult {
@@ -108,7 +108,7 @@ async function load(command: Extract<LoaderCommand, { type: "load" }>): Promise<
             // Anything still sent goes without a token: a 401, never a second use of one.
             header = null;
           }
-          const headers: Record<string, string> = header === null ? {} : { authorization: header };
+          const headers: Record<string, string> = { ...command.headers, ...(header === null ? {} : { authorization: header }) };
           return { ...request, headers };
         },
       },

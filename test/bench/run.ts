@@ -134,6 +134,9 @@ interface Scenario {
   nearExpiry?: boolean;
   /** Count the KV entries written during each run (one per STS call, or none with nearExpiry). */
   countKvWrites?: boolean;
+  /** The path requested instead of `/`, and headers sent besides the token (forward-auth). */
+  path?: string;
+  headers?: Record<string, string>;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -141,6 +144,16 @@ const SCENARIOS: Scenario[] = [
   { key: "memory", label: "gate, token in the isolate cache", worker: "gate", pool: "memory", expect: "memory" },
   // Issue 20: 50 apps on one host, the request for the last one configured; its ratio is to the single-app hit.
   { key: "memory-apps50", label: "gate, 50 apps, isolate cache (the last app)", worker: "gate-apps50", pool: "memory", expect: "memory" },
+  // Issue 21: forward-auth answers a fronting proxy at /.well-known/sts-gate/verify; nothing is forwarded.
+  {
+    key: "forward-auth",
+    label: "gate, forward-auth (/verify), isolate cache",
+    worker: "gate-fwd",
+    pool: "memory",
+    expect: "memory",
+    path: "/.well-known/sts-gate/verify",
+    headers: { "x-forwarded-method": "GET", "x-forwarded-uri": "/bench?x=1" },
+  },
   { key: "memory-assertion", label: "gate + Ed25519 assertion, isolate cache", worker: "gate-assert", pool: "memory", expect: "memory" },
   { key: "kv", label: "gate, token in KV only", worker: "gate-kv", pool: "kv", expect: "kv" },
   // The proxy's token (its own pool), so that the KV scenario's pool advances only through gate-kv.
@@ -180,7 +193,7 @@ const DIAGNOSTICS: Scenario[] = [
 ];
 
 /** The Workers of the gate's Miniflare (everything but the proxy), reached on their own sockets. */
-const GATE_WORKERS = ["gate", "gate-apps50", "gate-assert", "gate-warm", "gate-kv", "kv-probe", "gate-fresh", "gate-nokv", "gate-slow", "gate-canned"];
+const GATE_WORKERS = ["gate", "gate-fwd", "gate-apps50", "gate-assert", "gate-warm", "gate-kv", "kv-probe", "gate-fresh", "gate-nokv", "gate-slow", "gate-canned"];
 
 /** Functions whose inclusive time --profile reports (names as esbuild left them in the bundle). */
 const INCLUSIVE = [
@@ -279,8 +292,8 @@ class Loader {
     const r = await this.send({ type: "junk", pool, start });
     return (r as { size: number }).size;
   }
-  async load(url: string, pool: string, connections: number, run: { duration: number } | { amount: number }): Promise<LoadResult> {
-    const r = await this.send({ type: "load", url, pool, connections, ...run });
+  async load(url: string, pool: string, connections: number, run: { duration: number } | { amount: number }, headers?: Record<string, string>): Promise<LoadResult> {
+    const r = await this.send({ type: "load", url, pool, connections, ...run, headers });
     return (r as { result: LoadResult }).result;
   }
   exit(): void {
@@ -553,6 +566,7 @@ async function main(): Promise<void> {
     mf = miniflare("gate", [
       gate("gate", "kv-gate", "instant"),
       gate("gate-assert", "kv-gate-assert", "instant", { ASSERTION_PRIVATE_JWK: privateJwk }),
+      gate("gate-fwd", "kv-gate-fwd", "instant", { FORWARD_AUTH: "true" }),
       { ...gate("gate-apps50", "kv-gate-apps50", "instant"), bindings: { APPS: benchApps(50, "127.0.0.1", originUrl) as unknown as string } },
       // gate-warm writes the KV entries that gate-kv (another isolate, same namespace) reads.
       gate("gate-warm", "kv-shared", "instant"),
@@ -625,6 +639,8 @@ async function main(): Promise<void> {
     };
     await warmCheck("isolate-cache token, gate", "gate", "memory", 1, 1, 200);
     await warmCheck("isolate-cache token, gate-assert", "gate-assert", "memory", 1, 1, 200);
+    // A proxied request through gate-fwd puts the token in its isolate cache; forward-auth then hits it.
+    await warmCheck("isolate-cache token, gate-fwd", "gate-fwd", "memory", 1, 1, 200);
     await warmCheck("isolate-cache token, gate-apps50 (the last of 50 apps)", "gate-apps50", "memory", 1, 1, 200);
     await warmCheck("refused token, gate", "gate", "refused", 1, 1, 401);
     // gate-warm (another isolate, the same KV namespace as gate-kv) verifies each KV token once
@@ -647,7 +663,7 @@ async function main(): Promise<void> {
       tally.reset();
       const pid = pidOf(s);
       const cpuBefore = await cpuUsOf(pid);
-      const r = await loader.load(urls[s.worker]!, pool, options.connections, { duration: seconds });
+      const r = await loader.load(s.path === undefined ? urls[s.worker]! : new URL(s.path, urls[s.worker]).toString(), pool, options.connections, { duration: seconds }, s.headers);
       // waitUntil work (the KV writes) finishes, and is counted, in this pause.
       await sleep(300);
       const cpuUs = ((await cpuUsOf(pid)) - cpuBefore) / Math.max(1, r.completed);

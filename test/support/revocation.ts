@@ -3,7 +3,7 @@ import { expect } from "vitest";
 import { createGateApp, type GateAppOptions } from "../../src/gate/dispatch";
 import { REVOCATIONS_PATH } from "../../src/revocation/paths";
 import { REVOCATION_PREFIX } from "../../src/revocation/store";
-import { logLines as logLinesOf, through , type LogLine } from "./gate";
+import { logLines as logLinesOf, through, type LogLine } from "./gate";
 import { bearer, mintToken } from "./tokens";
 
 export const A = "111122223333";

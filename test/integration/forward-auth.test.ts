@@ -59,6 +59,12 @@ describe("forward-auth: off by default", () => {
     const res = await ask(onEnv({ FORWARD_AUTH: "yes" }).env, "alice", forwarded("GET", "/reports/1"));
     expect(await problemCode(res)).toBe("misconfigured");
   });
+
+  it("refuses FORWARD_AUTH beside APPS: each app has its own forwardAuth", async () => {
+    const APPS = [{ name: "a", hosts: ["localhost"], audience: "a-aud", originUrl: "http://a.internal", policy: { allow: [ALICE] } }];
+    const res = await ask({ ...env, AUDIENCE: undefined, ORIGIN_URL: undefined, POLICY: undefined, APPS, FORWARD_AUTH: "true" }, "alice", forwarded("GET", "/x"));
+    expect(await problemCode(res)).toBe("misconfigured");
+  });
 });
 
 describe("forward-auth: allowed", () => {
@@ -120,6 +126,7 @@ describe("forward-auth: allowed", () => {
     expect((await ask(testEnv, "alice", forwarded("GET", "/other?next=/reports/x"))).status).toBe(403);
     // Never another host: a scheme-relative spelling is a path on the gate's base.
     expect((await ask(testEnv, "alice", forwarded("GET", "//reports/x"))).status).toBe(403);
+    expect((await ask(testEnv, "alice", forwarded("GET", "//elsewhere/reports/x"))).status).toBe(403);
   });
 });
 

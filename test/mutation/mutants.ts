@@ -382,6 +382,7 @@ const ALL: Mutant[] = [
   { rule: "rpc: never throws", file: "src/gate/handlers/rpc.ts", find: "    const known = refusalOf(error);", replace: "    const known = refusalOf(error);\n    if (known?.status === 503) throw error;", tests: ["test/integration/rpc.test.ts"] },
   { rule: "rpc: the decision line says mode rpc", file: "src/gate/handlers/rpc.ts", find: '  decision.mode = "rpc";\n', replace: "", tests: ["test/integration/rpc.test.ts"] },
   { rule: "rpc: the StsGate entrypoint verifies", file: "src/worker.ts", find: "    return gate.verify(request, this.env as object, this.ctx);", replace: "    return { allowed: false, status: 401, code: \"authorization_missing\", detail: \"\" };", tests: ["test/integration/rpc.test.ts"] },
+  { rule: "forwardAuthOriginal: the URI is a path on the gate's own host", file: "src/gate/handlers/forward-auth.ts", find: "    path = new URL(`http://forward-auth.invalid${chosen.uri}`).pathname;", replace: "    path = new URL(chosen.uri, \"http://forward-auth.invalid\").pathname;", tests: ["test/integration/forward-auth.test.ts"] },
   // issue 21 end
   // issue 20 tools: sts-gate doctor and npm run policy understand APPS
   { rule: "issue 20 tools: doctor checks each app of APPS", file: "src/cli/doctor.ts", find: "  else problems.push(...appsProblems(target, apps));\n", replace: "", tests: ["test/cli/doctor.test.ts"] },

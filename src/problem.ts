@@ -69,15 +69,18 @@ export function errorResponse(error: unknown, requestId: string): Response {
 export function problemResponse(code: ProblemCode, detail?: string): Response {
   const { status, title } = PROBLEMS[code];
   const headers = new Headers({ "content-type": PROBLEM_CONTENT_TYPE, "cache-control": "no-store" });
-  if (status === 401) headers.set("www-authenticate", wwwAuthenticate(code));
+  if (status === 401 || status === 403) headers.set("www-authenticate", wwwAuthenticate(code, status));
   const retryAfter = RETRY_AFTER_SECONDS[code];
   if (retryAfter !== undefined) headers.set("retry-after", String(retryAfter));
   const body = { type: problemType(code), title, status, detail: detail ?? title, code };
   return new Response(JSON.stringify(body), { status, headers });
 }
 
-function wwwAuthenticate(code: ProblemCode): string {
+function wwwAuthenticate(code: ProblemCode, status: 401 | 403): string {
   // RFC 6750 §3: a request with no credentials at all gets the bare challenge.
   if (code === "authorization_missing") return `Bearer realm="sts-gate"`;
+  // §3.1: a valid token whose caller may not do this is `insufficient_scope`, so a fronting
+  // proxy (forward-auth) or a client tells "who you are is refused" from "the token is bad".
+  if (status === 403) return `Bearer error="insufficient_scope", error_description="${code}"`;
   return `Bearer error="invalid_token", error_description="${code}"`;
 }

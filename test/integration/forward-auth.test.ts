@@ -148,10 +148,11 @@ describe("forward-auth: refused", () => {
     expect(res.headers.get("www-authenticate")).toMatch(/^Bearer error="invalid_token"/);
   });
 
-  it("a caller the policy refuses there: 403 policy_denied, no identity headers", async () => {
+  it("a caller the policy refuses there: 403 policy_denied with WWW-Authenticate insufficient_scope, no identity headers", async () => {
     const res = await ask(onEnv().env, "alice", forwarded("DELETE", "/reports/1"));
     expect(res.status).toBe(403);
     expect(await problemCode(res)).toBe("policy_denied");
+    expect(res.headers.get("www-authenticate")).toBe('Bearer error="insufficient_scope", error_description="policy_denied"');
     expect(res.headers.get("x-caller-arn")).toBeNull();
   });
 

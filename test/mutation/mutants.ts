@@ -396,6 +396,7 @@ const ALL: Mutant[] = [
   { rule: "issue 20 tools: explain needs --app with APPS", file: "src/cli/wrangler-config.ts", find: "  } else if (options.command === \"explain\") {", replace: "  } else if (false) {", tests: ["test/cli/wrangler-config.test.ts"] },
   { rule: "issue 20 tools: --app picks the app", file: "src/cli/wrangler-config.ts", find: "    chosen = apps.filter((a) => a.name === app);", replace: "    chosen = apps;", tests: ["test/cli/wrangler-config.test.ts"] },
   { rule: "issue 20 tools: an app's policy is a table, never JSON text", file: "src/cli/wrangler-config.ts", find: "policyText: policy === undefined ? undefined : JSON.stringify(policy) }];", replace: "policyText: policy === undefined ? undefined : typeof policy === \"string\" ? policy : JSON.stringify(policy) }];", tests: ["test/cli/wrangler-config.test.ts"] },
+  { rule: "problem: a 403 carries WWW-Authenticate insufficient_scope", file: "src/problem.ts", find: "if (status === 401 || status === 403) headers.set(", replace: "if (status === 401) headers.set(", tests: ["test/integration/forward-auth.test.ts"] },
 ];
 
 /**

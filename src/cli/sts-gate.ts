@@ -88,7 +88,8 @@ const TOKEN_HELP = `Usage: sts-gate token --audience <audience> [options]
 
 Print a bearer token for the gate whose AUDIENCE is <audience>: a presigned
 sts:GetCallerIdentity request, signed locally with your AWS credentials (nothing is
-sent to AWS). The gate accepts it for 15 minutes; it is reported as expiring after 14.
+sent to AWS). A gate accepts it for up to 15 minutes (less where it sets
+TOKEN_MAX_AGE_SECONDS); it is reported as expiring after 14.
 
 Options:
   --audience <audience>  The gate's audience (required).

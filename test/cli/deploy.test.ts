@@ -100,7 +100,7 @@ describe("sts-gate doctor", () => {
   });
 });
 
-describe("sts-gate probe (the command; its checks run against the emulator in test/integration/probe.test.ts)", () => {
+describe("sts-gate probe (the command; its checks run against the emulator in test/cli/probe.test.ts)", () => {
   it("--help says what it prints and when it exits non-zero", () => {
     const r = ran("probe-help");
     expect(r.code).toBe(0);

@@ -20,8 +20,11 @@ async function bundle(entry: string, outfile: string): Promise<string> {
  */
 const testKey = await generateAssertionKey("EdDSA");
 
-/** Tests of code that runs only in Node: command lines parsed with node:util parseArgs, which workerd stubs. */
-const NODE_ONLY = ["test/cli/policy-cli.test.ts", "test/cli/keygen.test.ts"];
+/**
+ * Tests of code that runs only in Node: command lines parsed with node:util parseArgs, which
+ * workerd stubs, and `sts-gate proxy` as a child process in front of the gate in Miniflare.
+ */
+const NODE_ONLY = ["test/cli/policy-cli.test.ts", "test/cli/keygen.test.ts", "test/cli/proxy.test.ts"];
 
 export default defineConfig({
   test: {
@@ -70,7 +73,7 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/**/*.test.ts", "src/**/*.test.ts"],
-          exclude: ["test/package/**", "test/browser/**", "test/install/**", "test/docs/**", "test/origins/**", "test/proxy/**", ...NODE_ONLY],
+          exclude: ["test/package/**", "test/browser/**", "test/install/**", "test/docs/**", "test/origins/**", ...NODE_ONLY],
           // Node side, before the workerd tests: builds and runs the caller's CLI, provides its tokens.
           // Then the revocation commands against the gate, itself in workerd (Miniflare).
           globalSetup: ["test/cli/global-setup.ts", "test/cli/revoke-setup.ts"],
@@ -80,7 +83,7 @@ export default defineConfig({
         // Node side: the packed tarball installed into fresh projects, the install path (types
         // check, npm run dev: test/install/), the command lines parsed with node:util, and the
         // documentation checks (test/docs/: links, configuration, problem codes, CLI help).
-        test: { name: "node", include: ["test/package/**/*.test.ts", "test/install/**/*.test.ts", "test/docs/**/*.test.ts", "test/proxy/**/*.test.ts", ...NODE_ONLY], environment: "node" },
+        test: { name: "node", include: ["test/package/**/*.test.ts", "test/install/**/*.test.ts", "test/docs/**/*.test.ts", ...NODE_ONLY], environment: "node" },
       },
       {
         // Node side: Chromium calls the gate with CORS (test/browser/cors.test.ts; skipped only

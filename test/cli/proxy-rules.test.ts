@@ -4,7 +4,7 @@ import { loopbackAddress, ownAddresses, PROXY_TOKEN_REUSE_MS, proxyRefusal, Toke
 
 /**
  * The rules of `sts-gate proxy` (issue 22, ATTACKS #29) as pure functions; the proxy itself,
- * against the gate in workerd: test/proxy/proxy.test.ts (project node).
+ * against the gate in workerd: test/cli/proxy.test.ts (project node).
  */
 describe("proxyLoopbackOnly", () => {
   it.each([

@@ -320,7 +320,7 @@ const ALL: Mutant[] = [
   { rule: "selectorSchema: unknown keys refused", file: "src/policy/schema.ts", find: "const IdentityCenterSelectorSchema = z.strictObject({", replace: "const IdentityCenterSelectorSchema = z.looseObject({", tests: ISSUE22_TESTS },
   { rule: "policyCheck: warns about AWSReservedSSO_ globs", file: "src/policy/explain.ts", find: "if (selector !== undefined) warnings.push(", replace: "if (false) warnings.push(", tests: ISSUE22_TESTS },
   { rule: "decision: the user in the decision line", file: "src/observe/decision.ts", find: "      ...(identity.user !== undefined && { user: identity.user }),\n", replace: "", tests: ISSUE22_TESTS },
-  // issue 22: sts-gate proxy (ATTACKS #29); the proxy itself runs against the gate in test/proxy/proxy.test.ts (project node)
+  // issue 22: sts-gate proxy (ATTACKS #29); the proxy itself runs against the gate in test/cli/proxy.test.ts (project node)
   { rule: "proxyLoopbackOnly: 127.0.0.0/8 only", file: "src/cli/proxy-rules.ts", find: "if (v4 !== null && v4.slice(1).every((n) => Number(n) <= 255)) return bare;", replace: "if (/^[\\d.]+$/.test(bare)) return bare;", tests: PROXY_TESTS },
   { rule: "proxyHostCheck: the proxy's own Host", file: "src/cli/proxy-rules.ts", find: "if (!own.hosts.has(host)) {", replace: 'if (host === "") {', tests: PROXY_TESTS },
   { rule: "proxyOriginCheck: own or allowed origins only", file: "src/cli/proxy-rules.ts", find: "if (origin !== undefined && !own.origins.has(origin) && !allowOrigins.includes(origin)) {", replace: 'if (origin === "null") {', tests: PROXY_TESTS },

@@ -99,7 +99,7 @@ let runs = 0;
 function runTests(files: readonly string[], bail: boolean): Promise<Outcome> {
   const reportFile = join(work, `.mutation-report-${++runs}.json`);
   // The default reporter's last lines are kept for an error message; ours writes the JSON.
-  // The workerd tests, the real origin servers' (test/origins/) and the Node-side ones (test/proxy/):
+  // The workerd tests, the real origin servers' (test/origins/) and the Node-side ones (test/cli/proxy.test.ts):
   // a mutant lists files of any of them, and only the listed files run.
   const args = ["run", "--project", "workers", "--project", "origins", "--project", "node", "--reporter=default", "--reporter=./test/mutation/reporter.ts", ...(bail ? ["--bail=1"] : []), ...files];
   return new Promise((done) => {

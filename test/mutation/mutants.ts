@@ -406,13 +406,13 @@ const ALL: Mutant[] = [
  */
 const MODULE_TESTS: ReadonlyArray<[prefix: string, tests: readonly string[]]> = [
   ["src/token/", ["test/token/", "test/integration/attacks.test.ts", "test/integration/accept.test.ts", "test/integration/callers-mistakes.test.ts"]],
-  ["src/sts/", ["test/integration/sts-faults.test.ts", "test/integration/attacks.test.ts", "test/integration/callers-mistakes.test.ts"]],
+  ["src/sts/", ["test/sts/", "test/integration/sts-faults.test.ts", "test/integration/attacks.test.ts", "test/integration/callers-mistakes.test.ts"]],
   ["src/identity.ts", ["test/identity.test.ts", "test/integration/sts-faults.test.ts", "test/integration/attacks.test.ts"]],
   ["src/policy/", ["test/policy/", "test/integration/policy.test.ts", "test/integration/attacks.test.ts"]],
   ["src/origin/", ["test/origin/", "test/integration/assertion.test.ts"]],
   ["src/verify/", ["test/verify/", "test/integration/cache.test.ts", "test/integration/sts-faults.test.ts", "test/integration/flood.test.ts"]],
-  ["src/forward.ts", ["test/integration/forwarding.test.ts", "test/integration/origin-edge.test.ts", "test/integration/observability.test.ts"]],
-  ["src/observe/", ["test/integration/observability.test.ts"]],
+  ["src/forward.ts", ["test/forward.test.ts", "test/integration/forwarding.test.ts", "test/integration/origin-edge.test.ts", "test/integration/observability.test.ts"]],
+  ["src/observe/", ["test/observe/", "test/integration/observability.test.ts"]],
   ["src/cors.ts", ["test/cors.test.ts", "test/integration/cors.test.ts"]],
   ["src/gate/", ["test/integration/observability.test.ts", "test/integration/config-and-logs.test.ts", "test/integration/cors.test.ts", "test/integration/forwarding.test.ts", "test/integration/apps.test.ts"]],
 ];

@@ -115,7 +115,6 @@ describe("stsAuth", () => {
 describe("the gate with a Workers rate-limiting binding as STS_RATE_LIMITER", () => {
   it("refuses the fourth STS-bound verification from one IP within the period, 429 with Retry-After", async () => {
     const { createGateApp } = await import("../../src/gate/dispatch");
-    const { createExecutionContext } = await import("cloudflare:test");
     const app = createGateApp();
     const limitedEnv = { ...env, STS_RATE_LIMITER: env.TEST_RATE_LIMITER };
     const ip = "203.0.113.77";

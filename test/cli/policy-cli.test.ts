@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { runPolicyCli } from "../../src/cli/policy-cli";
 import type { CliOutcome } from "../../src/cli/policy-command";
 import { readTomlFixture } from "../support/wrangler-toml";
+import { COOKBOOK as COOKBOOK_POLICY } from "../support/policy";
 
 /**
  * `npm run policy` is `runPolicyCli` behind a wrapper that only reads argv and files
@@ -15,11 +16,8 @@ const COOKBOOK = {
   accounts: [A],
   deny: [`arn:aws:iam::${A}:role/contractor-*`],
   pin: { [`arn:aws:iam::${A}:role/deployer`]: "AROAEMULATORDEPLOYER1" },
-  rules: [
-    { name: "ci-deploy", methods: ["POST", "PUT"], paths: ["/deploy/**"], allow: [`arn:aws:iam::${A}:role/deployer`] },
-    { name: "readers", methods: ["GET", "HEAD"], allow: [`arn:aws:iam::${A}:role/*`] },
-    { name: "admin", paths: ["/admin/**"], allow: [`arn:aws:iam::${A}:user/alice`] },
-  ],
+  // The cookbook's rules (test/support/policy.ts).
+  rules: COOKBOOK_POLICY.rules,
 };
 
 const FILES: Record<string, string> = {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { runPolicyCommand } from "../../src/cli/policy-command";
 import { checkPolicyText, explainPolicy, PolicySchema } from "../../src/policy";
+import { COOKBOOK as COOKBOOK_POLICY } from "../support/policy";
 
 /**
  * The part of `npm run policy` that runs after parsing, here in workerd beside the gate, as
@@ -11,10 +12,8 @@ const A = "111122223333";
 const COOKBOOK = {
   accounts: [A],
   pin: { [`arn:aws:iam::${A}:role/deployer`]: "AROAEMULATORDEPLOYER1" },
-  rules: [
-    { name: "ci-deploy", methods: ["POST", "PUT"], paths: ["/deploy/**"], allow: [`arn:aws:iam::${A}:role/deployer`] },
-    { name: "readers", methods: ["GET", "HEAD"], allow: [`arn:aws:iam::${A}:role/*`] },
-  ],
+  // The cookbook's first two rules (test/support/policy.ts).
+  rules: COOKBOOK_POLICY.rules!.slice(0, 2),
 };
 const text = JSON.stringify(COOKBOOK);
 const read = () => text;

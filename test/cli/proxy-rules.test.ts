@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { GateToken } from "../../src/client/token";
 import { loopbackAddress, ownAddresses, PROXY_TOKEN_REUSE_MS, proxyRefusal, TokenSource } from "../../src/cli/proxy-rules";
+import { clock } from "../support/clock";
 
 /**
  * The rules of `sts-gate proxy` (issue 22, ATTACKS #29) as pure functions; the proxy itself,
@@ -66,13 +67,13 @@ describe("proxyHostCheck and proxyOriginCheck", () => {
 
 describe("proxyTokenReuse", () => {
   function source(expiresInMs = 14 * 60_000) {
-    let now = 1_000_000;
+    const time = clock(1_000_000);
     let minted = 0;
     const tokens = new TokenSource(async () => {
       minted++;
-      return { token: `k8s-aws-v1.t${minted}`, expiresAt: new Date(now + expiresInMs) } satisfies GateToken;
-    }, () => now);
-    return { tokens, minted: () => minted, advance: (ms: number) => (now += ms) };
+      return { token: `k8s-aws-v1.t${minted}`, expiresAt: new Date(time.now() + expiresInMs) } satisfies GateToken;
+    }, time.now);
+    return { tokens, minted: () => minted, advance: time.advance };
   }
 
   it("reuses one token, then mints a fresh one before the old one is 5 minutes old", async () => {

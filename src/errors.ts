@@ -67,6 +67,7 @@ export const PROBLEMS = {
   internal_error: { status: 500, title: "The gate failed unexpectedly" },
   not_found: { status: 404, title: "Not found" },
   no_app: { status: 404, title: "No app serves this host and path" },
+  app_ambiguous: { status: 400, title: "Request path could be read as another app's" },
   // Forward-auth (/.well-known/sts-gate/verify): the original request, from the fronting proxy's headers.
   original_request_missing: { status: 400, title: "The fronting proxy did not say which request to decide on" },
   original_request_ambiguous: { status: 400, title: "Both forwarded-request header conventions are present and disagree" },

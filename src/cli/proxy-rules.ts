@@ -42,7 +42,7 @@ export interface ProxyRefusal {
  * undefined to forward. Host is compared regardless of case, with its port; Origin exactly.
  */
 export function proxyRefusal(
-  headers: { host?: string | undefined; origin?: string | undefined },
+  headers: { host?: string | undefined; origin?: string | undefined; "sec-fetch-site"?: string | string[] | undefined },
   own: { hosts: ReadonlySet<string>; origins: ReadonlySet<string> },
   allowOrigins: readonly string[],
 ): ProxyRefusal | undefined {
@@ -53,6 +53,13 @@ export function proxyRefusal(
   const origin = headers.origin;
   if (origin !== undefined && !own.origins.has(origin) && !allowOrigins.includes(origin)) {
     return { code: "proxy_origin_refused", detail: "The request comes from a web page on another origin: refused (allow that origin with --allow-origin)." };
+  }
+  // A browser sends no Origin with a cross-site GET from an <img> or a link, but it does send
+  // Sec-Fetch-Site: such a request would still run with your identity (CSRF), so it is refused
+  // unless its origin was allowed. Tools (curl, SDKs) send no Sec-Fetch-Site at all.
+  const site = headers["sec-fetch-site"];
+  if (origin === undefined && (site === "cross-site" || site === "same-site")) {
+    return { code: "proxy_origin_refused", detail: "The request comes from a web page on another site (Sec-Fetch-Site): refused." };
   }
   return undefined;
 }

@@ -63,6 +63,17 @@ export function foldHeaderName(name: string): string {
   return name.toLowerCase().replaceAll("_", "-");
 }
 
+/**
+ * The method and URL overrides (ATTACKS #17, #18), in any spelling, except `X-Original-URI`, which
+ * is nginx's forward-auth convention: a forward-auth request carrying one of these is refused.
+ */
+const OVERRIDES = new Set(["x-http-method-override", "x-http-method", "x-method-override", "x-original-url", "x-rewrite-url"]);
+
+export function isOverrideHeader(name: string): boolean {
+  // As PHP reads a name (`X.HTTP.Method.Override` too): nothing strips it on this path.
+  return OVERRIDES.has(name.toLowerCase().replace(/[_. ]/g, "-"));
+}
+
 /** True when the origin must never receive a client header of this name, in any spelling. */
 export function isStrippedHeader(name: string): boolean {
   const folded = foldHeaderName(name);

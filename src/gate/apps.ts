@@ -193,6 +193,30 @@ export function matchApp(apps: readonly AppConfig[], hostname: string, pathname:
   return best;
 }
 
+/**
+ * Rule `appByFoldedPath` (ATTACKS #26): whether a lenient origin could read this path under
+ * another app's prefix than the one the gate picked: `/%61dmin/x`, `//admin/x`, `/admin;x/x` or
+ * `/ADMIN/x` are not under `/admin` as written, but are to an origin that decodes, merges
+ * slashes, drops `;` parameters or ignores case. The folded reading (foldPath) must pick the same
+ * app, or the request is refused. Only paths with something to fold, on a host with more than one
+ * app, are read twice.
+ */
+export function appIsAmbiguous(apps: readonly AppConfig[], hostname: string, pathname: string, picked: AppConfig, fold: (path: string) => string): boolean {
+  if (!FOLDABLE.test(pathname)) return false;
+  const candidates = appsForHost(apps, hostname);
+  if (candidates.length < 2) return false;
+  const folded = fold(pathname);
+  let best: AppConfig | undefined;
+  for (const app of candidates) {
+    const prefix = fold(app.pathPrefix);
+    if (underPrefix(prefix === "" ? "/" : prefix, folded) && (best === undefined || app.pathPrefix.length > best.pathPrefix.length)) best = app;
+  }
+  return best !== picked;
+}
+
+/** Something a lenient origin reads differently: an escape, `;`, `//`, an upper-case letter, a segment ending in `.`. */
+const FOLDABLE = /[%;A-Z]|\/\/|\.(?:\/|$)/;
+
 /** The apps for a host: those that name it exactly, or else those whose `*.` pattern matches it. */
 export function appsForHost(apps: readonly AppConfig[], hostname: string): AppConfig[] {
   const host = hostname.toLowerCase().replace(/\.$/, "");

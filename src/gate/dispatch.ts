@@ -95,6 +95,8 @@ async function handle(
     case "noApp":
       // Rule `appByHost`: no token is read, KV is not touched, STS is not called.
       throw new GateProblem("no_app", "No app of this gate serves this host and path.");
+    case "appAmbiguous":
+      throw new GateProblem("app_ambiguous", "The path could be read under another app's path prefix (an escape, ';', '//', letter case or a trailing dot); send it as the app's own path.");
     default:
       break;
   }

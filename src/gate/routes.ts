@@ -7,8 +7,8 @@
 import { admittedOrigin, isPreflight } from "../cors.ts";
 import { isLoopbackHost } from "../edge/dev-wiring.ts";
 import { Misconfiguration } from "../observe/misconfigured.ts";
-import { GATE_PREFIX, isGatePath } from "../revocation/paths.ts";
-import { appsForHost, matchApp, type AppConfig } from "./apps.ts";
+import { foldPath, GATE_PREFIX, isGatePath } from "../revocation/paths.ts";
+import { appIsAmbiguous, appsForHost, matchApp, type AppConfig } from "./apps.ts";
 import type { Runtime } from "./runtime.ts";
 
 /** For uptime checks: no token, never reaches STS or the origin. */
@@ -26,6 +26,8 @@ export type Route =
   | { kind: "health"; ready: Runtime | Misconfiguration }
   /** No app serves the host and path: 404 no_app, before any token work. */
   | { kind: "noApp" }
+  /** A lenient origin would read the path as another app's: 400 app_ambiguous, before any token work. */
+  | { kind: "appAmbiguous" }
   | { kind: "jwks"; app: AppConfig }
   /** Under /.well-known/sts-gate/: the admin API, or 404/405. Never forwarded. */
   | { kind: "gate"; app: AppConfig }
@@ -74,6 +76,9 @@ export function classify(request: Request, url: URL, prepared: Runtime | Misconf
     if (pathname === JWKS_PATH && readOnly) return app === undefined ? { kind: "noApp" } : { kind: "jwks", app };
     if (isGatePath(pathname)) {
       if (app === undefined) return { kind: "noApp" };
+      // A page on an allowed origin may call the gate's own API (whoami, revocations) too.
+      const origin = admittedOrigin(request.headers, app.corsAllowedOrigins);
+      if (isPreflight(request, origin)) return { kind: "preflight", app, origin };
       if (pathname === WHOAMI_PATH) return { kind: "whoami", app };
       if (pathname === VERIFY_PATH) return { kind: "forwardAuth", app };
       return { kind: "gate", app };
@@ -82,6 +87,7 @@ export function classify(request: Request, url: URL, prepared: Runtime | Misconf
   // Rule `appByHost` (ATTACKS #26): the URL the runtime saw, never a header.
   const app = matchApp(apps, hostname, pathname);
   if (app === undefined) return { kind: "noApp" };
+  if (appIsAmbiguous(apps, hostname, pathname, app, foldPath)) return { kind: "appAmbiguous" };
   const origin = admittedOrigin(request.headers, app.corsAllowedOrigins);
   if (isPreflight(request, origin)) return { kind: "preflight", app, origin };
   // Rule `publicPathsStrict` (ATTACKS #30).

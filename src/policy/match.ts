@@ -40,6 +40,7 @@ export function compilePathGlob(glob: string): (path: string) => boolean {
  * segments (including `%2e` forms); what is left is what origins disagree on: an encoded `/` or
  * `\` (one origin routes `/a%2Fb` as one segment, another as two), an escape that is still an
  * escape after decoding (a double-decoding origin), control characters and malformed escapes;
+ * a Unicode compatibility form (fullwidth `．．` is `..` to an origin that folds with NFKC),
  * and a path of more than MAX_PATH_SEGMENTS segments, so that matching stays cheap. A null path
  * matches no `paths` glob; rules without `paths` do not look at the path.
  *
@@ -60,6 +61,8 @@ export function policyPath(pathname: string): string | null {
   }
   if (!decoded.startsWith("/") || /[\\%;\x00-\x1f\x7f]/.test(decoded)) return null;
   if (decoded.split("/").length - 1 > MAX_PATH_SEGMENTS) return null;
+  // A compatibility form (a fullwidth `．`, a ligature) is another path to an origin that folds it.
+  if (decoded.normalize("NFKC") !== decoded) return null;
   for (const segment of decoded.split("/")) {
     if (segment === "." || segment === "..") return null;
   }

@@ -19,18 +19,29 @@ export const REVOCATIONS_PATH = `${GATE_PREFIX}/revocations`;
  * missed one forwards the gate's own API to the origin.
  */
 export function isGatePath(pathname: string): boolean {
-  let decoded = pathname;
-  try {
-    decoded = decodeURIComponent(pathname);
-  } catch {
-    // A malformed escape: compare the raw text.
-  }
-  const folded = decoded
+  const folded = foldPath(pathname);
+  return folded === GATE_PREFIX || folded.startsWith(`${GATE_PREFIX}/`);
+}
+
+/**
+ * A path as the most lenient origin reads it (see isGatePath): escapes decoded one run at a time,
+ * so that one malformed escape (`%zz`) leaves the others decoded, as lenient decoders (Python's
+ * unquote, PHP) do; NFKC-folded; each segment cut at `;` and at NUL and stripped of trailing dots;
+ * lower-cased; repeated slashes merged.
+ */
+export function foldPath(pathname: string): string {
+  const decoded = pathname.replace(/(?:%[0-9a-f]{2})+/gi, (run) => {
+    try {
+      return decodeURIComponent(run);
+    } catch {
+      return run;
+    }
+  });
+  return decoded
     .normalize("NFKC")
     .split("/")
     .map((segment) => segment.split(";")[0]!.split("\0")[0]!.replace(/\.+$/, ""))
     .join("/")
     .toLowerCase()
     .replace(/\/{2,}/g, "/");
-  return folded === GATE_PREFIX || folded.startsWith(`${GATE_PREFIX}/`);
 }

@@ -61,6 +61,11 @@ describe("proxyHostCheck and proxyOriginCheck", () => {
   it("names the IPv6 loopback in brackets", () => {
     const v6 = ownAddresses("::1", 9000);
     expect(proxyRefusal({ host: "[::1]:9000", origin: "http://[::1]:9000" }, v6, [])).toBeUndefined();
+    // A cross-site GET from an <img> or a link carries no Origin, only Sec-Fetch-Site.
+    expect(proxyRefusal({ host: "[::1]:9000", "sec-fetch-site": "cross-site" }, v6, [])?.code).toBe("proxy_origin_refused");
+    expect(proxyRefusal({ host: "[::1]:9000", "sec-fetch-site": "same-site" }, v6, [])?.code).toBe("proxy_origin_refused");
+    expect(proxyRefusal({ host: "[::1]:9000", "sec-fetch-site": "none" }, v6, [])).toBeUndefined();
+    expect(proxyRefusal({ host: "[::1]:9000", "sec-fetch-site": "same-origin" }, v6, [])).toBeUndefined();
     expect(proxyRefusal({ host: "::1:9000" }, v6, [])?.code).toBe("proxy_host_refused");
   });
 });

@@ -95,6 +95,30 @@ describe("which app serves a request", () => {
   });
 });
 
+describe("appByFoldedPath: a spelling of another app's prefix is refused (ATTACKS #26)", () => {
+  it.each([["/%64ocs/guide"], ["/%64OCS/guide"], ["//docs/guide"], ["/docs;x/guide"], ["/DOCS/guide"], ["/Docs/guide"], ["/docs./guide"], ["/%EF%BD%84ocs/guide"]])(
+    "%s reads as /docs/guide to a lenient origin: 400 app_ambiguous, no token read, nothing forwarded",
+    async (path) => {
+      const { env: testEnv, calls, received } = appsEnv();
+      const res = await send(testEnv, `https://api.localhost${path}`, { headers: await as("alice", "api-aud") });
+      expect(res.status).toBe(400);
+      expect(await problemCode(res)).toBe("app_ambiguous");
+      expect(calls.sts).toBe(0);
+      expect(received).toEqual([]);
+    },
+  );
+
+  it.each([["/docs/Guide.PDF", "docs-aud", "deployer"], ["/Items/42", "api-aud", "alice"], ["/a%20b", "api-aud", "alice"], ["/docs/%C3%A9t%C3%A9", "docs-aud", "deployer"]])(
+    "%s reads as the same app either way: served",
+    async (path, audience, who) => {
+      const { env: testEnv, received } = appsEnv();
+      const res = await send(testEnv, `https://api.localhost${path}`, { headers: await as(who, audience) });
+      expect(res.status).toBe(200);
+      expect(received).toHaveLength(1);
+    },
+  );
+});
+
 describe("each app keeps its own audience and policy", () => {
   it("a token for one app is refused at another: STS refuses the other audience", async () => {
     const { env: testEnv, received } = appsEnv();
@@ -175,6 +199,7 @@ describe("public paths (ATTACKS #30)", () => {
     ["a ';' parameter", "/docs/public;/../secret"],
     ["a double-encoded dot segment", "/docs/public/%252e%252e/secret"],
     ["a path beside the public one", "/docs/publicity"],
+    ["fullwidth dots out of the public folder", "/docs/public/%EF%BC%8E%EF%BC%8E/secret"],
   ])("%s is not public: a token is required", async (_why, path) => {
     const { env: testEnv, received } = appsEnv();
     const res = await send(testEnv, `https://api.localhost${path}`);

@@ -76,6 +76,14 @@ describe("CORS preflight", () => {
     expect(calls).toEqual({ sts: 0, origin: 0 });
   });
 
+  it.each([["/.well-known/sts-gate/whoami"], ["/.well-known/sts-gate/revocations"]])("answers a preflight to the gate's own %s too", async (path) => {
+    const { calls, send } = corsEnv();
+    const res = await send({ ...preflight(APP), path });
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-origin")).toBe(APP);
+    expect(calls).toEqual({ sts: 0, origin: 0 });
+  });
+
   it("answers no preflight when CORS_ALLOWED_ORIGINS is not set", async () => {
     const res = await corsEnv({ CORS_ALLOWED_ORIGINS: undefined }).send(preflight(APP));
     expect(res.status).toBe(401);

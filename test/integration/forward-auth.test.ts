@@ -119,10 +119,31 @@ describe("forward-auth: allowed", () => {
     expect((await ask(testEnv, "alice", forwarded("get", "/reports/1"))).status).toBe(200);
   });
 
-  it("reads the path as the runtime reads a request's: dot segments resolve, the query is not the path", async () => {
+  it("refuses a URI with a dot segment or a backslash: a raw-routing origin reads it as written, the gate as resolved", async () => {
     const { env: testEnv } = onEnv();
-    expect((await ask(testEnv, "alice", forwarded("GET", "/reports/../deploy/x"))).status).toBe(403);
-    expect((await ask(testEnv, "alice", forwarded("GET", "/deploy/../reports/x"))).status).toBe(200);
+    for (const uri of ["/reports/../deploy/x", "/deploy/../reports/x", "/deploy/x/%2e%2e/%2e%2e/reports/y", "/deploy/./x", "/reports\\..\\deploy"]) {
+      const res = await ask(testEnv, "alice", forwarded("GET", uri));
+      expect(res.status, uri).toBe(400);
+      expect(await problemCode(res), uri).toBe("original_request_ambiguous");
+    }
+  });
+
+  it("refuses a method override in the forwarded URI's query or in the request's headers, in any spelling", async () => {
+    const { env: testEnv } = onEnv();
+    for (const uri of ["/reports/1?_method=DELETE", "/reports/1?.method=DELETE", "/reports/1?_method%00=DELETE"]) {
+      const res = await ask(testEnv, "alice", forwarded("POST", uri));
+      expect(res.status, uri).toBe(400);
+      expect(await problemCode(res), uri).toBe("method_override");
+    }
+    for (const name of ["X-HTTP-Method-Override", "x_http_method", "X.Method.Override", "X-Original-URL", "X-Rewrite-URL"]) {
+      const res = await ask(testEnv, "alice", { ...forwarded("GET", "/reports/1"), [name]: "DELETE" });
+      expect(res.status, name).toBe(400);
+      expect(await problemCode(res), name).toBe("method_override");
+    }
+  });
+
+  it("reads the path as the runtime reads a request's: the query is not the path", async () => {
+    const { env: testEnv } = onEnv();
     expect((await ask(testEnv, "alice", forwarded("GET", "/other?next=/reports/x"))).status).toBe(403);
     // Never another host: a scheme-relative spelling is a path on the gate's base.
     expect((await ask(testEnv, "alice", forwarded("GET", "//reports/x"))).status).toBe(403);

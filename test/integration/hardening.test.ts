@@ -121,6 +121,7 @@ describe("gatePrefix: every spelling of the prefix is the gate's (ATTACKS #24, #
     ["/.well-known/STS-GATE;/x"],
     ["/.../.well-known/sts-gate/revocations"],
     ["/;x/.well-known/sts-gate/revocations"],
+    ["/.well-known/%73ts-gate/revocations/%zz"],
   ])("%s: 404 not_found from the gate, with a token; never forwarded", async (path) => {
     const { env: testEnv, calls } = countedEnv();
     const headers = await aliceHeaders();

@@ -250,7 +250,7 @@ const ALL: Mutant[] = [
   { rule: "revocation adminsOnly: admins grant", file: "src/policy/evaluate.ts", find: 'if (grants === "admins") {', replace: "if (false) {", tests: REVOCATION_TESTS },
   { rule: "revocation adminsOnly: pattern", file: "src/policy/evaluate.ts", find: "const hit = admins.find((a) => a.match(identity));", replace: "const hit = admins[0];", tests: REVOCATION_TESTS },
   { rule: "revocation gatePrefix: whole prefix", file: "src/revocation/paths.ts", find: "return folded === GATE_PREFIX || folded.startsWith(`${GATE_PREFIX}/`);", replace: "return folded.startsWith(`${GATE_PREFIX}/revocations`);", tests: REVOCATION_TESTS },
-  { rule: "revocation gatePrefix: decoded", file: "src/revocation/paths.ts", find: "decoded = decodeURIComponent(pathname);", replace: "decoded = pathname;", tests: REVOCATION_TESTS },
+  { rule: "revocation gatePrefix: decoded", file: "src/revocation/paths.ts", find: "      return decodeURIComponent(run);", replace: "      return run;", tests: [...REVOCATION_TESTS, ...HARDENING_TESTS] },
   { rule: "revocation gatePrefix: repeated slashes", file: "src/revocation/paths.ts", find: '\n    .replace(/\\/{2,}/g, "/");', replace: ";", tests: REVOCATION_TESTS },
   { rule: "revocation gatePrefix: any case", file: "src/revocation/paths.ts", find: "    .toLowerCase()\n", replace: "", tests: REVOCATION_TESTS },
   { rule: "revocationInput: unknown fields", file: "src/revocation/entry.ts", find: "if (unknown.length > 0) {", replace: "if (false) {", tests: REVOCATION_TESTS },
@@ -344,12 +344,12 @@ const ALL: Mutant[] = [
   { rule: "decision: the gate's own 404 and 405 are logged", file: "src/gate/handlers/admin.ts", find: "    ctx.decision.finish({ status: route.refusal.status, error: route.refusal });\n", replace: "", tests: HARDENING_TESTS },
   { rule: "decision: health and the JWKS name their route", file: "src/gate/dispatch.ts", find: '      decision.served("jwks");\n', replace: "", tests: ["test/integration/assertion.test.ts"] },
   // Apps (issue 20, ATTACKS #26 and #30)
-  { rule: "appByHost: unknown hosts get no_app", file: "src/gate/routes.ts", find: '  if (app === undefined) return { kind: "noApp" };\n  const origin', replace: '  if (app === undefined) return { kind: "proxy", app: apps[0]! };\n  const origin', tests: ["test/integration/apps.test.ts"] },
+  { rule: "appByHost: unknown hosts get no_app", file: "src/gate/routes.ts", find: '  if (app === undefined) return { kind: "noApp" };\n  if (appIsAmbiguous(', replace: '  if (app === undefined) return { kind: "proxy", app: apps[0]! };\n  if (appIsAmbiguous(', tests: ["test/integration/apps.test.ts"] },
   { rule: "appByHost: an exact host wins over a wildcard", file: "src/gate/apps.ts", find: "  if (exact.length > 0) return exact;\n", replace: "", tests: ["test/integration/apps.test.ts"] },
   { rule: "appByHost: a wildcard matches exactly one more label", file: "src/gate/apps.ts", find: "const wildcard = `*${host.slice(dot)}`;", replace: "const wildcard = `*${host.slice(host.lastIndexOf(\".\", host.lastIndexOf(\".\") - 1))}`;", tests: ["test/integration/apps.test.ts"] },
   { rule: "appByHost: hosts regardless of case", file: "src/gate/apps.ts", find: 'const host = hostname.toLowerCase().replace(/\\.$/, "");', replace: 'const host = hostname.replace(/\\.$/, "");', tests: ["test/gate/apps.test.ts", "test/integration/apps.test.ts"] },
   { rule: "appByHost: a trailing dot is the same host", file: "src/gate/apps.ts", find: 'const host = hostname.toLowerCase().replace(/\\.$/, "");', replace: "const host = hostname.toLowerCase();", tests: ["test/gate/apps.test.ts", "test/integration/apps.test.ts"] },
-  { rule: "appByHost: the longest prefix wins", file: "src/gate/apps.ts", find: "(best === undefined || app.pathPrefix.length > best.pathPrefix.length)", replace: "best === undefined", tests: ["test/integration/apps.test.ts"] },
+  { rule: "appByHost: the longest prefix wins", file: "src/gate/apps.ts", find: "if (underPrefix(app.pathPrefix, pathname) && (best === undefined || app.pathPrefix.length > best.pathPrefix.length)) best = app;", replace: "if (underPrefix(app.pathPrefix, pathname) && best === undefined) best = app;", tests: ["test/gate/apps.test.ts", "test/integration/apps.test.ts"] },
   { rule: "prefixBoundary: a prefix ends on a segment boundary", file: "src/gate/apps.ts", find: "return pathname === prefix || pathname.startsWith(`${prefix}/`);", replace: "return pathname.startsWith(prefix);", tests: ["test/integration/apps.test.ts"] },
   { rule: "apps: each app verifies with its own audience", file: "src/gate/runtime.ts", find: "        audience: app.audience,\n", replace: "        audience: config.apps[0]!.audience,\n", tests: ["test/integration/apps.test.ts"] },
   { rule: "apps: each app's own policy", file: "src/gate/handlers/proxy.ts", find: "authorize(app.verifier, app.app.policy,", replace: "authorize(app.verifier, ctx.runtime.config.apps[0]!.policy,", tests: ["test/integration/apps.test.ts"] },
@@ -382,7 +382,7 @@ const ALL: Mutant[] = [
   { rule: "rpc: never throws", file: "src/gate/handlers/rpc.ts", find: "    const known = refusalOf(error);", replace: "    const known = refusalOf(error);\n    if (known?.status === 503) throw error;", tests: ["test/integration/rpc.test.ts"] },
   { rule: "rpc: the decision line says mode rpc", file: "src/gate/handlers/rpc.ts", find: '  decision.mode = "rpc";\n', replace: "", tests: ["test/integration/rpc.test.ts"] },
   { rule: "rpc: the StsGate entrypoint verifies", file: "src/worker.ts", find: "    return gate.verify(request, this.env as object, this.ctx);", replace: "    return { allowed: false, status: 401, code: \"authorization_missing\", detail: \"\" };", tests: ["test/integration/rpc.test.ts"] },
-  { rule: "forwardAuthOriginal: the URI is a path on the gate's own host", file: "src/gate/handlers/forward-auth.ts", find: "    path = new URL(`http://forward-auth.invalid${chosen.uri}`).pathname;", replace: "    path = new URL(chosen.uri, \"http://forward-auth.invalid\").pathname;", tests: ["test/integration/forward-auth.test.ts"] },
+  { rule: "forwardAuthOriginal: the URI is a path on the gate's own host", file: "src/gate/handlers/forward-auth.ts", find: "    url = new URL(`http://forward-auth.invalid${chosen.uri}`);", replace: "    url = new URL(chosen.uri, \"http://forward-auth.invalid\");", tests: ["test/integration/forward-auth.test.ts"] },
   // issue 21 end
   // issue 20 tools: sts-gate doctor and npm run policy understand APPS
   { rule: "issue 20 tools: doctor checks each app of APPS", file: "src/cli/doctor.ts", find: "  else problems.push(...appsProblems(target, apps));\n", replace: "", tests: ["test/cli/doctor.test.ts"] },
@@ -397,6 +397,17 @@ const ALL: Mutant[] = [
   { rule: "issue 20 tools: --app picks the app", file: "src/cli/wrangler-config.ts", find: "    chosen = apps.filter((a) => a.name === app);", replace: "    chosen = apps;", tests: ["test/cli/wrangler-config.test.ts"] },
   { rule: "issue 20 tools: an app's policy is a table, never JSON text", file: "src/cli/wrangler-config.ts", find: "policyText: policy === undefined ? undefined : JSON.stringify(policy) }];", replace: "policyText: policy === undefined ? undefined : typeof policy === \"string\" ? policy : JSON.stringify(policy) }];", tests: ["test/cli/wrangler-config.test.ts"] },
   { rule: "problem: a 403 carries WWW-Authenticate insufficient_scope", file: "src/problem.ts", find: "if (status === 401 || status === 403) headers.set(", replace: "if (status === 401) headers.set(", tests: ["test/integration/forward-auth.test.ts"] },
+  // After the security review of the day's diff
+  { rule: "appByFoldedPath: another app's prefix in a lenient spelling is refused", file: "src/gate/routes.ts", find: '  if (appIsAmbiguous(apps, hostname, pathname, app, foldPath)) return { kind: "appAmbiguous" };\n', replace: "", tests: ["test/integration/apps.test.ts"] },
+  { rule: "appByFoldedPath: the folded reading compares folded prefixes", file: "src/gate/apps.ts", find: "    const prefix = fold(app.pathPrefix);", replace: "    const prefix = app.pathPrefix;", tests: ["test/integration/apps.test.ts"] },
+  { rule: "gatePrefix: a malformed escape leaves the other escapes decoded", file: "src/revocation/paths.ts", find: "pathname.replace(/(?:%[0-9a-f]{2})+/gi, (run) => {", replace: "pathname.replace(/^(?:%[0-9a-f]{2})+$/gi, (run) => {", tests: HARDENING_TESTS },
+  { rule: "policyPath: Unicode compatibility forms are ambiguous", file: "src/policy/match.ts", find: '  if (decoded.normalize("NFKC") !== decoded) return null;\n', replace: "", tests: ["test/policy/rules.test.ts", "test/integration/apps.test.ts"] },
+  { rule: "forwardAuthRawUri: a dot segment or backslash is refused", file: "src/gate/handlers/forward-auth.ts", find: "  if (isAmbiguousTarget(chosen.uri)) {", replace: "  if (false) {", tests: ["test/integration/forward-auth.test.ts"] },
+  { rule: "forwardAuth: the method-override parameter is refused", file: "src/gate/handlers/forward-auth.ts", find: "  checkNoMethodOverride(url.search);\n", replace: "", tests: ["test/integration/forward-auth.test.ts"] },
+  { rule: "forwardAuthNoOverrides: override headers are refused", file: "src/gate/handlers/forward-auth.ts", find: "  refuseOverrideHeaders(ctx.request.headers);\n", replace: "", tests: ["test/integration/forward-auth.test.ts"] },
+  { rule: "forwardAuthNoOverrides: in PHP's spellings too", file: "src/edge/header-hygiene.ts", find: '.replace(/[_. ]/g, "-")', replace: '.replace(/_/g, "-")', tests: ["test/integration/forward-auth.test.ts"] },
+  { rule: "cors: a preflight to the gate's own API", file: "src/gate/routes.ts", find: '      if (isPreflight(request, origin)) return { kind: "preflight", app, origin };\n', replace: "", tests: ["test/integration/cors.test.ts"] },
+  { rule: "proxyOriginCheck: a cross-site request without Origin (Sec-Fetch-Site)", file: "src/cli/proxy-rules.ts", find: 'if (origin === undefined && (site === "cross-site" || site === "same-site")) {', replace: "if (false) {", tests: ["test/cli/proxy-rules.test.ts"] },
 ];
 
 /**

@@ -66,12 +66,20 @@ http {
             auth_request_set $caller_user_id   $upstream_http_x_caller_user_id;
             auth_request_set $caller_type      $upstream_http_x_caller_type;
             auth_request_set $caller_assertion $upstream_http_x_caller_assertion;
+            auth_request_set $caller_role      $upstream_http_x_caller_role;
+            auth_request_set $caller_session   $upstream_http_x_caller_session;
+            auth_request_set $caller_pset      $upstream_http_x_caller_permission_set;
+            auth_request_set $caller_user      $upstream_http_x_caller_user;
             proxy_set_header X-Caller-Arn       $caller_arn;
             proxy_set_header X-Caller-Principal $caller_principal;
             proxy_set_header X-Caller-Account   $caller_account;
             proxy_set_header X-Caller-User-Id   $caller_user_id;
             proxy_set_header X-Caller-Type      $caller_type;
             proxy_set_header X-Caller-Assertion $caller_assertion;
+            proxy_set_header X-Caller-Role      $caller_role;
+            proxy_set_header X-Caller-Session   $caller_session;
+            proxy_set_header X-Caller-Permission-Set $caller_pset;
+            proxy_set_header X-Caller-User      $caller_user;
             proxy_set_header Authorization      "";
             error_page 401 403 = @sts_gate_refusal;
             proxy_pass http://127.0.0.1:${originPort};
@@ -157,7 +165,14 @@ describe.skipIf(!HAVE_NGINX)("nginx auth_request in front of an origin, asking t
   it("a valid token reaches the origin, with the gate's identity headers set by nginx", async () => {
     originSaw.length = 0;
     const from = gate.lines.length;
-    const res = await send(nginxPort, "GET", "/reports/q1?format=csv", { authorization: `Bearer ${await gate.token("alice")}`, "x-caller-arn": "forged" });
+    const res = await send(nginxPort, "GET", "/reports/q1?format=csv", {
+      authorization: `Bearer ${await gate.token("alice")}`,
+      "x-caller-arn": "forged",
+      // Facts an IAM user's identity lacks: the client's own must not stand in for them.
+      "x-caller-user": "ceo@example.com",
+      "x-caller-permission-set": "AdministratorAccess",
+      x_caller_role: "admin",
+    });
     expect(res.status, res.text).toBe(200);
     expect(JSON.parse(res.text)).toEqual({ origin: true });
     expect(originSaw).toHaveLength(1);
@@ -169,6 +184,9 @@ describe.skipIf(!HAVE_NGINX)("nginx auth_request in front of an origin, asking t
     expect(saw.headers["x-caller-type"]).toBe("user");
     expect(saw.headers["x-caller-user-id"]).toMatch(/^AIDA/);
     expect(saw.headers.authorization).toBeUndefined();
+    expect(saw.headers["x-caller-user"]).toBeUndefined();
+    expect(saw.headers["x-caller-permission-set"]).toBeUndefined();
+    expect(Object.keys(saw.headers).filter((h) => h.includes("_"))).toEqual([]);
     expect(decodeJwt(String(saw.headers["x-caller-assertion"]))).toMatchObject({ htm: "GET", htu: "/reports/q1?format=csv", arn: ALICE });
     expect(decisionsSince(gate, from)).toEqual([expect.objectContaining({ mode: "forward-auth", outcome: "allow", method: "GET", path: "/reports/q1" })]);
   });

@@ -130,6 +130,8 @@ describe("policyPath", () => {
     ["an escaped ';'", "/files/salaries.xlsx%3B.pdf"],
     ["a ';' on a directory segment", "/files;/report.pdf"],
     ["a trailing ';'", "/files/report.pdf;"],
+    ["fullwidth dots, which NFKC folds to '..'", "/static/%EF%BC%8E%EF%BC%8E/admin"],
+    ["a ligature, which NFKC folds to letters", "/files/%EF%AC%81le.pdf"],
   ])("refuses a path with %s: no paths glob may match it", (_why, pathname) => {
     expect(policyPath(pathname)).toBeNull();
   });

@@ -23,6 +23,8 @@ describe("gatePrefix: isGatePath reads every spelling of the prefix as the gate'
     ["a fullwidth letter", "/.well-known/%EF%BD%93ts-gate/revocations"],
     ["a segment of dots before it", "/.../.well-known/sts-gate/revocations"],
     ["a parameter-only segment before it", "/;x/.well-known/sts-gate/revocations"],
+    ["an escaped letter beside a malformed escape", "/.well-known/%73ts-gate/revocations/%zz"],
+    ["a malformed escape before it", "/%zz/../.well-known/%73ts-gate/x"],
   ])("%s: %s", (_why, path) => {
     expect(isGatePath(parsed(path))).toBe(true);
   });

@@ -1,5 +1,9 @@
 import { authorize } from "../../authorize.ts";
 import { withIdentityHeaders, CALLER_HEADERS } from "../../forward.ts";
+import { GateError } from "../../errors.ts";
+import { checkNoMethodOverride } from "../../edge/method-override.ts";
+import { isOverrideHeader } from "../../edge/header-hygiene.ts";
+import { isAmbiguousTarget } from "../../origin/raw-target.ts";
 import { GateProblem } from "../../problem.ts";
 import type { AppRuntime } from "../runtime.ts";
 import type { RequestContext } from "./context.ts";
@@ -42,12 +46,21 @@ export function originalRequest(headers: Headers): OriginalRequest {
   // Origin-form only: a path, with or without a query. Appended to a fixed base, so no spelling
   // of it can name another host; the path is then what the runtime would make of it.
   if (!chosen.uri.startsWith("/")) throw new GateProblem("original_request_missing", "The forwarded URI must be a path starting with '/'.");
-  let path: string;
+  // Rule `forwardAuthRawUri`: the fronting proxy sends the origin the raw URI, which a raw-routing
+  // origin (Express) reads as written; the gate decides on it as the URL parser reads it. Where the
+  // two differ by a dot segment or a backslash (`/admin/x/../../public/y`), they are two paths.
+  if (isAmbiguousTarget(chosen.uri)) {
+    throw new GateProblem("original_request_ambiguous", "The forwarded URI has a dot segment or a backslash: the origin would route it as written, the gate as resolved.");
+  }
+  let url: URL;
   try {
-    path = new URL(`http://forward-auth.invalid${chosen.uri}`).pathname;
+    url = new URL(`http://forward-auth.invalid${chosen.uri}`);
   } catch {
     throw new GateProblem("original_request_missing", "The forwarded URI is not a valid path.");
   }
+  // Rule `noMethodOverrideParameter`, as for a proxied request: Laravel and Symfony would run it.
+  checkNoMethodOverride(url.search);
+  const path = url.pathname;
   // As fetch normalizes a request's method: the six standard ones in upper case, others as sent.
   const upper = chosen.method.toUpperCase();
   return { method: NORMALIZED.has(upper) ? upper : chosen.method, uri: chosen.uri, path };
@@ -63,10 +76,23 @@ export async function forwardAuth(ctx: RequestContext, app: AppRuntime): Promise
   if (!app.app.forwardAuth) throw new GateProblem("not_found", "The gate has nothing at this path.");
   ctx.decision.mode = "forward-auth";
   const original = originalRequest(ctx.request.headers);
+  refuseOverrideHeaders(ctx.request.headers);
   ctx.decision.decidedOn(original.method, original.path);
   const caller = await authorize(app.verifier, app.app.policy, ctx.authorizeRequest({ method: original.method, path: original.path }), ctx.decision);
   const headers = withIdentityHeaders(new Headers({ "cache-control": "no-store" }), caller);
   // Real time, as for a forwarded request: the origin checks the assertion against its own clock.
   if (app.signer) headers.set(CALLER_HEADERS.assertion, await app.signer.sign(caller, { method: original.method, htu: original.uri }, Date.now()));
   return new Response(null, { status: 200, headers });
+}
+
+/**
+ * Rule `forwardAuthNoOverrides`: the verify request carries the client's headers (nginx,
+ * Traefik and Caddy pass them to the auth request), and the fronting proxy will pass them to the
+ * origin too. A method or URL override there would make the origin run what the gate never
+ * decided, so such a request is refused, as the gate would strip it from a proxied one.
+ */
+function refuseOverrideHeaders(headers: Headers): void {
+  for (const name of headers.keys()) {
+    if (isOverrideHeader(name)) throw new GateError("method_override", "The request carries a method or URL override header, which the origin would run instead of what the gate decided.");
+  }
 }

@@ -21,6 +21,7 @@ const APPS = [
   { name: "docs", hosts: ["api.localhost"], pathPrefix: "/docs", audience: "docs-aud", originUrl: "http://docs.internal", policy: { allow: [DEPLOYER] }, publicPaths: ["/docs/public/**", "/docs/health"] },
   { name: "tools", hosts: ["*.tools.localhost"], audience: "tools-aud", originUrl: "http://tools.internal", policy: { allow: [ALICE, DEPLOYER] }, assertionAudience: "urn:tools" },
   { name: "exact-tool", hosts: ["special.tools.localhost"], audience: "exact-aud", originUrl: "http://exact.internal", policy: { allow: [ALICE] } },
+  { name: "reports", hosts: ["api.localhost"], pathPrefix: "/Reports", audience: "reports-aud", originUrl: "http://reports.internal", policy: { allow: [ALICE] } },
 ];
 
 /** The test env with APPS instead of the single-app vars, STS counted and the origin recorded. */
@@ -108,7 +109,7 @@ describe("appByFoldedPath: a spelling of another app's prefix is refused (ATTACK
     },
   );
 
-  it.each([["/docs/Guide.PDF", "docs-aud", "deployer"], ["/Items/42", "api-aud", "alice"], ["/a%20b", "api-aud", "alice"], ["/docs/%C3%A9t%C3%A9", "docs-aud", "deployer"]])(
+  it.each([["/Reports/q1", "reports-aud", "alice"], ["/docs/Guide.PDF", "docs-aud", "deployer"], ["/Items/42", "api-aud", "alice"], ["/a%20b", "api-aud", "alice"], ["/docs/%C3%A9t%C3%A9", "docs-aud", "deployer"]])(
     "%s reads as the same app either way: served",
     async (path, audience, who) => {
       const { env: testEnv, received } = appsEnv();

@@ -5,7 +5,6 @@
  * "who am I" question goes to the emulator through AWS_ENDPOINT_URL_STS, as the AWS SDKs'
  * setting sends it to LocalStack.
  */
-import { build } from "esbuild";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from "jose";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -15,6 +14,7 @@ import { join, resolve } from "node:path";
 import process from "node:process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import identities from "../emulator/identities.json";
+import { bundleWorker } from "../support/bundle.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const TSX = join(ROOT, "node_modules/tsx/dist/cli.mjs");
@@ -23,21 +23,9 @@ const ECHO = "http://echo-origin.local";
 const ALICE = identities.identities.find((i) => i.name === "alice")!;
 const ALICE_ARN = ALICE.arn;
 
-async function bundle(entry: string, outfile: string): Promise<string> {
-  await build({
-    entryPoints: [join(ROOT, entry)],
-    outfile,
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2022",
-    conditions: ["workerd", "worker", "browser"],
-    mainFields: ["module", "main"],
-    // The Workers runtime's own modules (`StsGate` extends cloudflare:workers' WorkerEntrypoint).
-    external: ["cloudflare:*"],
-    logLevel: "error",
-  });
-  return outfile;
+/** The shared Worker bundler (test/support/bundle.ts), rooted at this repository. */
+function bundle(entry: string, outfile: string): Promise<string> {
+  return bundleWorker(ROOT, entry, outfile);
 }
 
 async function assertionKeys(): Promise<{ privateJwk: string; jwks: string }> {

@@ -4,7 +4,6 @@
  * production reaches it, over HTTP, through an `external` service binding to its port; STS is the
  * emulator. Tokens are minted in Node with sts-gate/client and the emulator's credentials.
  */
-import { build } from "esbuild";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import type { Server } from "node:http";
@@ -12,25 +11,14 @@ import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { createToken } from "../../src/client/index.ts";
 import identities from "../emulator/identities.json";
+import { bundleWorker } from "../support/bundle.ts";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const AUDIENCE = "sts-gate-origins";
 
-async function bundle(entry: string, outfile: string): Promise<string> {
-  await build({
-    entryPoints: [join(ROOT, entry)],
-    outfile,
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2022",
-    conditions: ["workerd", "worker", "browser"],
-    mainFields: ["module", "main"],
-    // The Workers runtime's own modules (`StsGate` extends cloudflare:workers' WorkerEntrypoint).
-    external: ["cloudflare:*"],
-    logLevel: "error",
-  });
-  return outfile;
+/** The shared Worker bundler (test/support/bundle.ts), rooted at this repository. */
+function bundle(entry: string, outfile: string): Promise<string> {
+  return bundleWorker(ROOT, entry, outfile);
 }
 
 export function listen(server: Server | import("node:net").Server): Promise<number> {

@@ -44,6 +44,12 @@ export interface GateEnv {
   STS_RATE_LIMITER?: RateLimit;
   /** Optional Workers Analytics Engine dataset: one data point per decision. */
   METRICS?: AnalyticsEngineDataset;
+  /**
+   * `"false"`: no decision line for an allowed request or a public path (at high volume, the line
+   * is most of a hit's cost). Deny and error lines, and the `warn` lines of root and federated-user
+   * callers, always stay; metrics keep every decision. Default `"true"`.
+   */
+  LOG_ALLOWED?: unknown;
   /** Comma-separated exact origins whose pages may call the gate (CORS); default none. */
   CORS_ALLOWED_ORIGINS?: unknown;
   /**
@@ -78,6 +84,8 @@ export interface GateConfig {
   origin: Fetcher | undefined;
   /** The signing key, shared by every app; each app signs with its own issuer and audience. */
   assertion: AssertionKeys | undefined;
+  /** LOG_ALLOWED: whether allowed and public requests get a decision line. */
+  logAllowed: boolean;
 }
 
 /** The gate's signing key and, during a rotation, the previous public key. */
@@ -145,13 +153,18 @@ const TokenMaxAge = z.pipe(
 );
 
 /** `true` or `false`, as a boolean or as the string a wrangler var or dashboard gives. */
-const Flag = z._default(
-  z.pipe(
-    z.union([z.boolean(), z.enum(["true", "false"], { error: 'must be "true" or "false"' })]),
-    z.transform((v: boolean | "true" | "false") => v === true || v === "true"),
-  ),
-  false,
-);
+function flag(fallback: boolean) {
+  return z._default(
+    z.pipe(
+      z.union([z.boolean(), z.enum(["true", "false"], { error: 'must be "true" or "false"' })]),
+      z.transform((v: boolean | "true" | "false") => v === true || v === "true"),
+    ),
+    fallback,
+  );
+}
+
+/** Off unless set: what a new capability (forward-auth) needs. */
+const Flag = flag(false);
 
 const AppList = z.pipe(
   JsonText,
@@ -178,6 +191,7 @@ const SharedSchema = z.object({
   ASSERTION_PRIVATE_JWK: z.optional(z.pipe(JsonText, PrivateJwkSchema)),
   ASSERTION_PREVIOUS_PUBLIC_JWK: z.optional(z.pipe(JsonText, PublicJwkSchema)),
   ADMINS: z.optional(z.pipe(JsonText, list(PrincipalEntrySchema, 1000, "must not be empty: omit ADMINS to turn the revocation API off"))),
+  LOG_ALLOWED: flag(true),
 });
 
 /** The one app of a gate without APPS, from the single-app vars. */
@@ -262,6 +276,7 @@ export function parseConfig(env: GateEnv): ConfigResult {
       origin: shared.ORIGIN,
       assertion:
         shared.ASSERTION_PRIVATE_JWK === undefined ? undefined : { privateJwk: shared.ASSERTION_PRIVATE_JWK, previousPublicJwk: shared.ASSERTION_PREVIOUS_PUBLIC_JWK },
+      logAllowed: shared.LOG_ALLOWED,
     },
   };
 }
@@ -277,7 +292,7 @@ function inSettingOrder(issues: string[]): string[] {
 
 const SETTING_ORDER = [
   "IDENTITY_CACHE", "AUDIENCE", "ORIGIN_URL", "POLICY", "STS_TIMEOUT_MS", "ORIGIN_TIMEOUT_MS", "CACHE_MAX_ENTRIES", "STS_RATE_LIMITER", "STS", "ORIGIN",
-  "CORS_ALLOWED_ORIGINS", "TOKEN_MAX_AGE_SECONDS", "FORWARD_AUTH", "ASSERTION_PRIVATE_JWK", "ASSERTION_PREVIOUS_PUBLIC_JWK", "ASSERTION_AUDIENCE", "ASSERTION_ISSUER", "APPS", "ADMINS",
+  "CORS_ALLOWED_ORIGINS", "TOKEN_MAX_AGE_SECONDS", "FORWARD_AUTH", "LOG_ALLOWED", "ASSERTION_PRIVATE_JWK", "ASSERTION_PREVIOUS_PUBLIC_JWK", "ASSERTION_AUDIENCE", "ASSERTION_ISSUER", "APPS", "ADMINS",
 ] as const;
 
 /** The name of the one app a gate without APPS has: logged as `app`. */

@@ -49,6 +49,8 @@ export function createGateApp(options: GateAppOptions = {}): GateWorker {
 async function serve(request: Request, env: GateEnv | undefined, execution: ExecutionContext | undefined, ready: Runtime | Misconfiguration): Promise<Response> {
   const url = new URL(request.url);
   const decision = new Decision(requestIdFrom(request.headers), request.method, url.pathname);
+  // Rule `allowLinesSwitch` (LOG_ALLOWED): a misconfigured gate has no setting, and its lines are errors anyway.
+  if (!(ready instanceof Misconfiguration)) decision.logAllowed = ready.config.logAllowed;
   let route: Route | undefined;
   let response: Response;
   let failure: unknown;

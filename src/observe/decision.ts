@@ -57,6 +57,8 @@ export class Decision {
   private written = false;
   /** Where the data point goes, once known; none before (or without) a dataset. */
   sink: MetricsSink | undefined;
+  /** LOG_ALLOWED: false drops the line (never the data point) of an allowed or public request at `info`. */
+  logAllowed = true;
 
   constructor(
     requestId: string,
@@ -141,12 +143,16 @@ export class Decision {
   finish(ending: Ending): void {
     if (this.written) return;
     this.written = true;
-    const line = this.line(ending);
-    log(line);
+    const verdict = this.verdict(ending);
+    const logged = this.logAllowed || !isQuietable(verdict);
+    // A line nobody reads is not built: at high volume, building and writing it is most of a hit.
+    if (!logged && !this.sink) return;
+    const line = this.line(ending, verdict);
+    if (logged) log(line);
     if (this.sink) writeDecisionPoint(this.sink, line);
   }
 
-  private line({ status, error, settings }: Ending): DecisionLog {
+  private verdict({ status, error }: Ending): Verdict {
     let outcome: DecisionLog["outcome"];
     let code: DecisionLog["code"];
     let detail: string | undefined;
@@ -164,6 +170,10 @@ export class Decision {
       outcome = this.ownRoute !== undefined && status >= 500 ? "error" : this.isPublic ? "public" : this.allowed || this.ownRoute ? "allow" : "deny";
     }
     const level = outcome === "error" ? "error" : WATCHED_TYPES.has(this.identity.type ?? "") ? "warn" : "info";
+    return { outcome, level, code, detail };
+  }
+
+  private line({ status, settings }: Ending, { outcome, level, code, detail }: Verdict): DecisionLog {
     return {
       event: "decision",
       level,
@@ -186,6 +196,17 @@ export class Decision {
       settings,
     };
   }
+}
+
+type Verdict = Pick<DecisionLog, "outcome" | "level" | "code" | "detail">;
+
+/**
+ * Rule `allowLinesSwitch`: the lines LOG_ALLOWED="false" drops. Only an `info` allow or public
+ * line: a denial, an error, and any request of a root or federated-user caller (`warn`) are
+ * always written.
+ */
+export function isQuietable({ outcome, level }: Verdict): boolean {
+  return level === "info" && (outcome === "allow" || outcome === "public");
 }
 
 const decisions = new WeakMap<Context, Decision>();

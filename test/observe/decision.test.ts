@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { GateError } from "../../src/errors";
 import { identityFromSts } from "../../src/identity";
-import { Decision, requestIdFrom } from "../../src/observe/decision";
+import { Decision, isQuietable, requestIdFrom } from "../../src/observe/decision";
 import { captureLog, type LogLine } from "../support/gate";
 
 afterEach(() => vi.restoreAllMocks());
@@ -95,5 +95,36 @@ describe("Decision", () => {
 
   it("names the request decided on for forward-auth", () => {
     expect(written((d) => (d.decidedOn("POST", "/api/y"), d.finish({ status: 401 })))[0]).toMatchObject({ method: "POST", path: "/api/y" });
+  });
+});
+
+describe("LOG_ALLOWED false (rule allowLinesSwitch)", () => {
+  const quiet = (build: (d: Decision) => void) =>
+    written((d) => {
+      d.logAllowed = false;
+      build(d);
+    });
+  const root = resolved("arn:aws:iam::111122223333:root", "111122223333", "111122223333");
+
+  it("drops the info lines of an allow, a public path and an own route", () => {
+    expect(quiet((d) => (d.identified(deployer), d.allow("r", "p"), d.finish({ status: 200 })))).toEqual([]);
+    expect(quiet((d) => (d.public(), d.finish({ status: 200 })))).toEqual([]);
+    expect(quiet((d) => (d.served("health"), d.finish({ status: 200 })))).toEqual([]);
+  });
+
+  it("keeps denials, errors and warn lines", () => {
+    expect(quiet((d) => d.refused(new GateError("policy_denied", "no")))).toMatchObject([{ outcome: "deny" }]);
+    expect(quiet((d) => d.refused(new GateError("sts_unavailable")))).toMatchObject([{ outcome: "error" }]);
+    expect(quiet((d) => (d.served("health"), d.finish({ status: 503 })))).toMatchObject([{ outcome: "error" }]);
+    expect(quiet((d) => (d.identified(root), d.allow("r", undefined), d.finish({ status: 200 })))).toMatchObject([{ outcome: "allow", level: "warn" }]);
+  });
+
+  it("isQuietable: only an info allow or public line", () => {
+    expect(isQuietable({ outcome: "allow", level: "info" })).toBe(true);
+    expect(isQuietable({ outcome: "public", level: "info" })).toBe(true);
+    expect(isQuietable({ outcome: "allow", level: "warn" })).toBe(false);
+    expect(isQuietable({ outcome: "deny", level: "info" })).toBe(false);
+    expect(isQuietable({ outcome: "deny", level: "warn" })).toBe(false);
+    expect(isQuietable({ outcome: "error", level: "error" })).toBe(false);
   });
 });

@@ -44,6 +44,7 @@ export async function rpcVerify(request: Request, prepared: Runtime | Misconfigu
     const config = matchApp(ready.config.apps, url.hostname, url.pathname);
     if (config === undefined) throw new GateError("no_app", "No app of this gate serves this host and path.");
     const app = ready.of(config);
+    decision.logAllowed = ready.config.logAllowed;
     decision.app = config.name;
     decision.sink = { metrics: ready.config.metrics, audience: config.audience };
     const ctx = new RequestContext(request, url, ready, decision, execution);

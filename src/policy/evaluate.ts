@@ -69,6 +69,8 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
   }));
   // Matched like allow: case-sensitive, field by field.
   const admins = (doc.admins ?? []).map((entry) => compileEntry(entry));
+  // The path is read (decoded and checked) only for a policy whose rules look at it: a hit pays for no more.
+  const readsPaths = rules.some((r) => r.paths !== undefined);
 
   function evaluate(identity: CallerIdentity, request: RequestFacts, steps?: string[], grants: Grants = "rules"): PolicyDecision {
     const denied = (reason: string): PolicyDecision => ({ allowed: false, code: "policy_denied", reason });
@@ -104,7 +106,7 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
         reason: admins.length === 0 ? "the policy has no admins" : `no admins pattern matches ${identity.principal}`,
       };
     }
-    const path = policyPath(request.path);
+    const path = readsPaths ? policyPath(request.path) : null;
     for (const [i, rule] of rules.entries()) {
       const label = `rules[${i}] ${rule.name}`;
       if (rule.methods !== undefined && !rule.methods.has(request.method)) {
@@ -126,7 +128,7 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
       steps?.push(`${label}: no allow pattern matches ${identity.principal}`);
     }
     const ambiguous =
-      path === null && rules.some((r) => r.paths !== undefined)
+      path === null && readsPaths
         ? " (the path has an encoded '/' or '\\', a '.', '..' or '..;' segment, a control character or a bad escape, so no paths glob matches it)"
         : "";
     return denied(`no rule matches ${request.method} ${shorten(request.path)} for ${identity.principal}${ambiguous}`);

@@ -145,11 +145,12 @@ export class Decision {
     this.written = true;
     const verdict = this.verdict(ending);
     const logged = this.logAllowed || !isQuietable(verdict);
+    const counted = this.sink?.metrics !== undefined;
     // A line nobody reads is not built: at high volume, building and writing it is most of a hit.
-    if (!logged && !this.sink) return;
+    if (!logged && !counted) return;
     const line = this.line(ending, verdict);
     if (logged) log(line);
-    if (this.sink) writeDecisionPoint(this.sink, line);
+    if (counted) writeDecisionPoint(this.sink!, line);
   }
 
   private verdict({ status, error }: Ending): Verdict {

@@ -412,7 +412,7 @@ const ALL: Mutant[] = [
   { rule: "allowLinesSwitch: warn lines stay", file: "src/observe/decision.ts", find: 'return level === "info" && (outcome === "allow" || outcome === "public");', replace: 'return outcome === "allow" || outcome === "public";', tests: ["test/integration/log-allowed.test.ts", "test/observe/decision.test.ts"] },
   { rule: "allowLinesSwitch: denials stay", file: "src/observe/decision.ts", find: '(outcome === "allow" || outcome === "public")', replace: '(outcome !== "error")', tests: ["test/integration/log-allowed.test.ts", "test/observe/decision.test.ts"] },
   { rule: "allowLinesSwitch: on by default", file: "src/config.ts", find: "  LOG_ALLOWED: flag(true),", replace: "  LOG_ALLOWED: flag(false),", tests: ["test/integration/log-allowed.test.ts"] },
-  { rule: "allowLinesSwitch: the data point is kept", file: "src/observe/decision.ts", find: "if (!logged && !this.sink) return;", replace: "if (!logged) return;", tests: ["test/integration/log-allowed.test.ts"] },
+  { rule: "allowLinesSwitch: the data point is kept", file: "src/observe/decision.ts", find: "if (!logged && !counted) return;", replace: "if (!logged) return;", tests: ["test/integration/log-allowed.test.ts"] },
   { rule: "allowLinesSwitch: the Worker reads the setting", file: "src/gate/dispatch.ts", find: "if (!(ready instanceof Misconfiguration)) decision.logAllowed = ready.config.logAllowed;", replace: "", tests: ["test/integration/log-allowed.test.ts"] },
   { rule: "allowLinesSwitch: StsGate.verify reads the setting", file: "src/gate/handlers/rpc.ts", find: "    decision.logAllowed = ready.config.logAllowed;\n", replace: "", tests: ["test/integration/log-allowed.test.ts"] },
 ];

@@ -114,7 +114,9 @@ export function renderLoop(loop: LoopResult): string {
   const gate = own("gate");
   const nolog = own("gate-nolog");
   const apps = own("apps50");
+  const quiet = own("quiet");
   if (gate !== undefined && nolog !== undefined) lines.push("", `Delivering the decision line: ${(gate - nolog).toFixed(1)} µs of the ${gate.toFixed(1)} µs; the rest, ${nolog.toFixed(1)} µs, is the gate's own JavaScript.`);
+  if (gate !== undefined && quiet !== undefined) lines.push("", `With LOG_ALLOWED="false" (no allow line, none built): ${quiet.toFixed(1)} µs per hit, ${(gate - quiet).toFixed(1)} µs less than with the line.`);
   if (gate !== undefined && apps !== undefined) lines.push("", `50 apps (the last one) against one: ${(apps - gate >= 0 ? "+" : "") + (apps - gate).toFixed(1)} µs per hit.`);
   if (loop.checks.length > 0) lines.push("", `**Loop runs that were not exact:** ${loop.checks.join("; ")}`);
   return lines.join("\n");
@@ -125,12 +127,39 @@ const SCENARIO_TARGETS: Record<string, string> = {
   memory: "≥ 0.9 ×, own CPU ≤ 100 µs (issue 14); ≥ 0.8 ×, ≤ 150 µs (issue 20)",
   "memory-assertion": "≥ 0.8 ×",
   "memory-apps50": "≥ 0.95 × the single-app hit",
+  "memory-quiet": "≥ 0.8 ×, ≤ 150 µs (issue 20, with the switch)",
   kv: "report, with the KV share",
   "fresh-nokv": "≥ 0.5 ×",
   junk: "≥ 1.3 ×",
 };
 
 export const BUNDLE_LIMIT_KIB = 60;
+
+/**
+ * Issue 20's two targets for an isolate-cache hit: ≥ 0.8 × the proxy's req/s under load, and at
+ * most 150 µs of the gate's own workerd CPU, judged on the loop (the issue's instrument) when it
+ * ran, else on the load rounds.
+ */
+function issue20HitTargets(prefix: string, scenario: string, s: ScenarioSummary | undefined, loopUs: number | undefined): Target[] {
+  const ratioName = `${prefix}: isolate-cache hit ≥ 0.8 × the proxy's req/s`;
+  const cpuName = `${prefix}: isolate-cache hit: gate's own workerd CPU ≤ 150 µs / hit`;
+  if (s === undefined) {
+    return [
+      { name: ratioName, scenario, measured: "not measured (--only)", pass: undefined },
+      { name: cpuName, scenario, measured: loopUs === undefined ? "not measured (--only)" : `the loop: ${loopUs.toFixed(1)} µs / hit`, pass: loopUs === undefined ? undefined : loopUs <= 150 },
+    ];
+  }
+  const underLoad = s.ownCpuUs === undefined ? "" : `${cpu(s.ownCpuUs)} µs under load`;
+  return [
+    { name: ratioName, scenario, measured: `${s.ratio.toFixed(2)} ×`, pass: s.ratio >= 0.8 },
+    {
+      name: cpuName,
+      scenario,
+      measured: loopUs === undefined ? underLoad : `the loop: ${loopUs.toFixed(1)} µs / hit${underLoad === "" ? "" : `; ${underLoad}`}`,
+      pass: loopUs !== undefined ? loopUs <= 150 : s.ownCpuUs === undefined ? undefined : s.ownCpuUs <= 150,
+    },
+  ];
+}
 
 /**
  * The targets of issue 14, each judged on this run's figures: ratios are the median of each
@@ -160,6 +189,8 @@ export function evaluateTargets(
   const failures = [...warmFailures, ...summaries.flatMap((s) => s.checks.map((c) => `${s.key}: ${c}`)), ...(loop?.checks.map((c) => `loop ${c}`) ?? [])];
   const apps50 = by("memory-apps50");
   const loopOwn = loop?.modes.find((m) => m.key === "gate")?.ownUs;
+  const quiet = by("memory-quiet");
+  const loopQuiet = loop?.modes.find((m) => m.key === "quiet")?.ownUs;
   return [
     ratioTarget("memory", "isolate-cache hit", 0.9),
     memory?.ownCpuUs === undefined
@@ -171,17 +202,9 @@ export function evaluateTargets(
           pass: memory.ownCpuUs <= 100,
         },
     // Issue 20: one request path, and routing that costs a hit nothing measurable.
-    memory === undefined
-      ? { name: "issue 20: isolate-cache hit ≥ 0.8 × the proxy's req/s", scenario: "memory", measured: "not measured (--only)", pass: undefined }
-      : { name: "issue 20: isolate-cache hit ≥ 0.8 × the proxy's req/s", scenario: "memory", measured: `${memory.ratio.toFixed(2)} ×`, pass: memory.ratio >= 0.8 },
-    memory?.ownCpuUs === undefined
-      ? { name: "issue 20: isolate-cache hit: gate's own workerd CPU ≤ 150 µs / req", scenario: "memory", measured: "not measured (--only)", pass: undefined }
-      : {
-          name: "issue 20: isolate-cache hit: gate's own workerd CPU ≤ 150 µs / req",
-          scenario: "memory",
-          measured: `${cpu(memory.ownCpuUs)} µs under load${loopOwn === undefined ? "" : `; the loop: ${loopOwn.toFixed(1)} µs / hit`}`,
-          pass: memory.ownCpuUs <= 150,
-        },
+    ...issue20HitTargets("issue 20", "memory", memory, loopOwn),
+    // The same two targets with the operator's switch for high volume (LOG_ALLOWED="false"): reported beside them, never instead.
+    ...issue20HitTargets("issue 20, LOG_ALLOWED=false", "memory-quiet", quiet, loopQuiet),
     apps50?.ratioToSingle === undefined
       ? { name: "issue 20: isolate-cache hit, 50 apps (the last) ≥ 0.95 × the single-app hit", scenario: "memory-apps50", measured: "not measured (--only)", pass: undefined }
       : {

@@ -7,7 +7,11 @@
  *   npm run bench -- --rounds 2 --duration 3 --connections 8 --no-write --skip-vitest --skip-bundle
  *   npm run bench -- --note "…"           a note in the results
  *   npm run bench -- --diagnose           plus the diagnostic scenarios (canned STS)
- *   npm run bench -- --loop [--loop-n 3000] [--loop-rounds 4]   only the loop instrument (test/bench/loop.ts)
+ *   npm run bench -- --loop [--loop-n 3000] [--loop-rounds 8] [--loop-modes base,gate,…]
+ *                                                        only the loop instrument (test/bench/loop.ts)
+ *   npm run bench -- --loop --loop-variant DIR --loop-modes base,quiet,b-quiet
+ *                                                        A/B: the gate of another checkout (DIR/src) as `b-<mode>`
+ *   npm run bench -- --loop --profile quiet              CPU profile of the loop Worker while one loop mode runs
  *   npm run bench -- --quick --profile <scenario>        CPU profile inside workerd (profile.ts)
  *   npm run bench -- --quick --only memory --gate-bundle <file.js>   A/B a patched bundle
  *   npm run bench -- --quick --only memory --compat-flags a,b       A/B the gate's compatibility flags
@@ -30,6 +34,7 @@ import { gzipSync } from "node:zlib";
 import { exportJWK, generateKeyPair, calculateJwkThumbprint } from "jose";
 import { convertV4MiniflareOptions, Miniflare, type V4WorkerOptions } from "miniflare";
 import { bundleWorker } from "./bundle";
+import type { Plugin } from "esbuild";
 import { KV_SCENARIO_MEMORY_ENTRIES } from "./settings";
 import type { LoadResult, LoaderCommand, LoaderReply } from "./loader";
 import { formatSummary, saveProfile, startProfiling, summarize } from "./profile";
@@ -72,6 +77,9 @@ interface Options {
   loopOnly: boolean;
   loopN: number;
   loopRounds: number;
+  /** `--loop-variant DIR`: the loop's gate `b` is DIR/src/worker.ts (a checkout with one change). */
+  loopVariant: string | undefined;
+  loopModes: string[] | undefined;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -104,14 +112,16 @@ function parseOptions(argv: string[]): Options {
     compatFlags: value("--compat-flags")?.split(",").filter((f) => f !== ""),
     loopOnly: argv.includes("--loop"),
     loopN: number("--loop-n", 3000),
-    loopRounds: number("--loop-rounds", quick ? 2 : 4),
+    loopRounds: number("--loop-rounds", quick ? 2 : 8),
+    loopVariant: value("--loop-variant"),
+    loopModes: value("--loop-modes")?.split(",").filter((m) => m !== ""),
   };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios
 
-type Expectation = "memory" | "kv" | "miss" | "local-deny" | "refused" | "none";
+type Expectation = "memory" | "kv" | "miss" | "local-deny" | "refused" | "none" | "quiet";
 
 interface Scenario {
   key: string;
@@ -144,6 +154,8 @@ const SCENARIOS: Scenario[] = [
   { key: "memory", label: "gate, token in the isolate cache", worker: "gate", pool: "memory", expect: "memory" },
   // Issue 20: 50 apps on one host, the request for the last one configured; its ratio is to the single-app hit.
   { key: "memory-apps50", label: "gate, 50 apps, isolate cache (the last app)", worker: "gate-apps50", pool: "memory", expect: "memory" },
+  // Issue 20: the operator's switch for high volume, LOG_ALLOWED="false": the same hit without its allow line.
+  { key: "memory-quiet", label: "gate, isolate cache, LOG_ALLOWED=false", worker: "gate-quiet", pool: "memory", expect: "quiet" },
   // Issue 21: forward-auth answers a fronting proxy at /.well-known/sts-gate/verify; nothing is forwarded.
   {
     key: "forward-auth",
@@ -193,7 +205,7 @@ const DIAGNOSTICS: Scenario[] = [
 ];
 
 /** The Workers of the gate's Miniflare (everything but the proxy), reached on their own sockets. */
-const GATE_WORKERS = ["gate", "gate-fwd", "gate-apps50", "gate-assert", "gate-warm", "gate-kv", "kv-probe", "gate-fresh", "gate-nokv", "gate-slow", "gate-canned"];
+const GATE_WORKERS = ["gate", "gate-quiet", "gate-fwd", "gate-apps50", "gate-assert", "gate-warm", "gate-kv", "kv-probe", "gate-fresh", "gate-nokv", "gate-slow", "gate-canned"];
 
 /** Functions whose inclusive time --profile reports (names as esbuild left them in the bundle). */
 const INCLUSIVE = [
@@ -363,6 +375,23 @@ async function cpuUsOf(pid: number): Promise<number> {
   return Number.isFinite(ticks) ? (ticks / clockTicks) * 1e6 : Number.NaN;
 }
 
+/**
+ * The loop's clock: nanoseconds on CPU of each live thread of the process (/proc/<pid>/task/<tid>/schedstat,
+ * the scheduler's own account), summed. The loop's calls are short and its workerd keeps its
+ * threads, so this resolves what 10 ms ticks cannot; falls back to the ticks where there is none.
+ */
+async function preciseCpuUsOf(pid: number): Promise<number> {
+  const tids = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+  let ns = 0;
+  for (const tid of tids) {
+    const stat = await readFile(`/proc/${pid}/task/${tid}/schedstat`, "utf8").catch(() => "");
+    const n = Number(stat.split(" ")[0]);
+    if (!Number.isFinite(n) || stat === "") return cpuUsOf(pid);
+    ns += n;
+  }
+  return tids.length === 0 ? cpuUsOf(pid) : ns / 1000;
+}
+
 /** The one workerd a Miniflare started: the child of this process that was not there before it. */
 async function newWorkerd(known: Set<number>): Promise<number> {
   const fresh = (await workerdPids()).filter((p) => !known.has(p));
@@ -380,6 +409,17 @@ function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** Resolves the loop's `./loop-variant` to another checkout's Worker entry. */
+function loopVariantPlugin(dir: string): Plugin {
+  const entry = resolve(dir, "src/worker.ts");
+  return {
+    name: "loop-variant",
+    setup(build) {
+      build.onResolve({ filter: /\/loop-variant$/ }, () => ({ path: entry }));
+    },
+  };
 }
 
 function bundle(entry: string, outfile: string): Promise<string> {
@@ -500,7 +540,10 @@ async function main(): Promise<void> {
       compatibility(),
       assertionKey(),
     ]);
-    const [loopJs, loopOriginJs] = await Promise.all([bundle("test/bench/loop.ts", join(tmp, "loop.js")), bundle("test/bench/loop-origin.ts", join(tmp, "loop-origin.js"))]);
+    const [loopJs, loopOriginJs] = await Promise.all([
+      bundleWorker(ROOT, "test/bench/loop.ts", join(tmp, "loop.js"), options.loopVariant ? [loopVariantPlugin(options.loopVariant)] : []),
+      bundle("test/bench/loop-origin.ts", join(tmp, "loop-origin.js")),
+    ]);
 
     const date = compat.date;
     // The gate's flags: wrangler.toml's, or --compat-flags for an experiment (a run that is never written).
@@ -514,7 +557,17 @@ async function main(): Promise<void> {
     children.push(stsChild);
     const { ports: stsPorts } = await firstMessage<Extract<StsServerReply, { type: "ready" }>>(stsChild);
     const sts = new StsServer(stsChild);
-    const loopSetup: LoopSetup = { loopJs, loopOriginJs, date, flags: gateFlags, stsPort: stsPorts.instant, n: options.loopN, rounds: options.loopRounds };
+    const loopSetup: LoopSetup = { loopJs, loopOriginJs, date, flags: gateFlags, stsPort: stsPorts.instant, n: options.loopN, rounds: options.loopRounds, modes: options.loopModes };
+    if (options.loopOnly && options.profile) {
+      const mode = options.profile;
+      if (!LOOP_MODES.some((m) => m.key === mode || `b-${m.key}` === mode)) throw new Error(`--loop --profile: no loop mode ${mode} (${LOOP_MODES.map((m) => m.key).join(", ")})`);
+      await mkdir(join(ROOT, "dist/bench"), { recursive: true });
+      await measureLoop({ ...loopSetup, profile: { mode, bundle: loopJs, out: join(ROOT, `dist/bench/profile-loop-${mode}`) } }).catch((e: unknown) => {
+        if (!(e instanceof LoopProfiled)) throw e;
+      });
+      sts.exit();
+      return;
+    }
     if (options.loopOnly) {
       const loop = await measureLoop(loopSetup);
       console.log(`\n${renderLoop(loop)}`);
@@ -567,6 +620,7 @@ async function main(): Promise<void> {
       gate("gate", "kv-gate", "instant"),
       gate("gate-assert", "kv-gate-assert", "instant", { ASSERTION_PRIVATE_JWK: privateJwk }),
       gate("gate-fwd", "kv-gate-fwd", "instant", { FORWARD_AUTH: "true" }),
+      gate("gate-quiet", "kv-gate-quiet", "instant", { LOG_ALLOWED: "false" }),
       { ...gate("gate-apps50", "kv-gate-apps50", "instant"), bindings: { APPS: benchApps(50, "127.0.0.1", originUrl) as unknown as string } },
       // gate-warm writes the KV entries that gate-kv (another isolate, same namespace) reads.
       gate("gate-warm", "kv-shared", "instant"),
@@ -642,6 +696,7 @@ async function main(): Promise<void> {
     // A proxied request through gate-fwd puts the token in its isolate cache; forward-auth then hits it.
     await warmCheck("isolate-cache token, gate-fwd", "gate-fwd", "memory", 1, 1, 200);
     await warmCheck("isolate-cache token, gate-apps50 (the last of 50 apps)", "gate-apps50", "memory", 1, 1, 200);
+    await warmCheck("isolate-cache token, gate-quiet", "gate-quiet", "memory", 1, 1, 200);
     await warmCheck("refused token, gate", "gate", "refused", 1, 1, 401);
     // gate-warm (another isolate, the same KV namespace as gate-kv) verifies each KV token once
     // through STS and writes its KV entry, as the gate does in production.
@@ -839,6 +894,10 @@ interface LoopSetup {
   stsPort: number;
   n: number;
   rounds: number;
+  /** `--loop-modes a,b,…`: only these loop modes (an ablation: `base,quiet,b-quiet` with --loop-variant). */
+  modes?: string[];
+  /** `--loop --profile <mode>`: sample the loop Worker's JavaScript while that mode runs. */
+  profile?: { mode: string; bundle: string; out: string };
 }
 
 /**
@@ -856,10 +915,11 @@ async function measureLoop(setup: LoopSetup): Promise<LoopResult> {
       port: 0,
       enableDevRegistry: false,
       telemetry: { enabled: false },
+      ...(setup.profile ? { inspectorHost: "127.0.0.1", inspectorPort: 0 } : {}),
       // As in the load rounds: each decision line crosses to Node, where it is counted.
       handleStructuredLogs: ({ message }) => {
         if (!message.startsWith('{"event":"decision"')) {
-          if (!message.includes('"setting":"ASSERTION_PRIVATE_JWK"')) lines.other ??= message.slice(0, 300);
+          if (!message.includes('"setting":"ASSERTION_PRIVATE_JWK"') && !message.startsWith('{"event":"bench"')) lines.other ??= message.slice(0, 300);
           return;
         }
         lines.decisions++;
@@ -884,25 +944,27 @@ async function measureLoop(setup: LoopSetup): Promise<LoopResult> {
     await mf.ready;
     const pid = await newWorkerd(known);
     const token = await mintBenchToken({ identity: "alice", at: Date.now(), expires: 900 });
-    const modes = LOOP_MODES.map((m) => m.key);
+    const loopModes = setup.modes ? setup.modes.map((key) => ({ key, label: LOOP_MODES.find((m) => m.key === key)?.label ?? key })) : LOOP_MODES;
+    const modes = loopModes.map((m) => m.key);
     const perHit: Record<string, number[]> = Object.fromEntries(modes.map((m) => [m, []]));
     const checks: string[] = [];
     const once = async (mode: string, n: number, record: boolean) => {
       const before = lines.decisions;
       const allowBefore = lines.memoryAllow;
-      const cpuBefore = await cpuUsOf(pid);
+      const cpuBefore = await preciseCpuUsOf(pid);
       const r = await mf.dispatchFetch(`http://loop.internal/loop?mode=${mode}&n=${n}`, { headers: { "x-bench-token": token } });
       const body = (await r.json()) as { statuses: Record<string, number> };
-      const us = ((await cpuUsOf(pid)) - cpuBefore) / n;
+      const us = ((await preciseCpuUsOf(pid)) - cpuBefore) / n;
       await sleep(50);
       if (!record) return;
       perHit[mode]!.push(us);
       if ((body.statuses["200"] ?? 0) !== n) checks.push(`${mode}: answers ${JSON.stringify(body.statuses)}`);
       const logged = lines.decisions - before;
-      const expected = mode === "base" || mode.endsWith("-nolog") ? 0 : n;
+      const expected = mode.startsWith("base") || mode.endsWith("-nolog") || mode.endsWith("quiet") ? 0 : n;
       if (logged !== expected || (expected > 0 && lines.memoryAllow - allowBefore !== n)) checks.push(`${mode}: ${logged} decision lines (expected ${expected}, every one an isolate-cache allow)`);
     };
     for (const mode of modes) await once(mode, Math.min(300, setup.n), false);
+    if (setup.profile) return await profileLoop(mf, setup.profile, (n) => once(setup.profile!.mode, n, false), setup.n * setup.rounds);
     // The warm-up's first hit of each gate is its one STS call: not a line of the recorded rounds.
     lines.other = undefined;
     for (let round = 0; round < setup.rounds; round++) {
@@ -914,7 +976,7 @@ async function measureLoop(setup: LoopSetup): Promise<LoopResult> {
     return {
       n: setup.n,
       rounds: setup.rounds,
-      modes: LOOP_MODES.map(({ key, label }) => ({
+      modes: loopModes.map(({ key, label }) => ({
         key,
         label,
         usPerHit: median(perHit[key]!),
@@ -928,10 +990,26 @@ async function measureLoop(setup: LoopSetup): Promise<LoopResult> {
   }
 }
 
+/** Samples the loop Worker while `run` calls one mode; prints and saves the summary (a `--profile` run is never a result). */
+async function profileLoop(mf: Miniflare, p: NonNullable<LoopSetup["profile"]>, run: (n: number) => Promise<void>, n: number): Promise<never> {
+  const profiler = await startProfiling(await mf.getInspectorURL(), "loop");
+  await run(n);
+  const profile = await profiler.stop();
+  await saveProfile(`${p.out}.cpuprofile`, profile);
+  const out = `${formatSummary(await summarize(profile, "loop", p.bundle, INCLUSIVE), 50)}\n  (profile: ${p.out}.cpuprofile)`;
+  await writeFile(`${p.out}.txt`, `${out}\n`);
+  console.log(`\n${out}`);
+  throw new LoopProfiled();
+}
+
+class LoopProfiled extends Error {}
+
 const LOOP_MODES = [
   { key: "base", label: "baseline loop: the origin binding directly" },
   { key: "gate", label: "the gate, one app" },
   { key: "gate-nolog", label: "the gate, one app, console.log a no-op" },
+  { key: "quiet", label: "the gate, one app, LOG_ALLOWED=false" },
+  { key: "base-log", label: "baseline loop + one console.log per hit (no gate)" },
   { key: "apps50", label: "the gate, 50 apps (the last one)" },
   { key: "apps50-nolog", label: "the gate, 50 apps, console.log a no-op" },
 ] as const;
@@ -945,6 +1023,12 @@ function checkRun(s: Scenario, r: LoadResult, calls: number, t: Tally): string |
     case "none":
       if (status(200) !== r.completed) problems.push(`non-200 answers ${JSON.stringify(r.statuses)}`);
       if (calls !== 0) problems.push(`${calls} STS calls (expected 0)`);
+      break;
+    case "quiet":
+      // LOG_ALLOWED="false": every request a hit, and not one decision line.
+      if (status(200) !== r.completed) problems.push(`non-200 answers ${JSON.stringify(r.statuses)}`);
+      if (calls !== 0) problems.push(`${calls} STS calls (expected 0)`);
+      if (t.decisions !== 0) problems.push(`${t.decisions} decision lines (expected none)`);
       break;
     case "memory":
     case "kv":

@@ -1,12 +1,13 @@
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 import { join } from "node:path";
 
 /**
  * Bundles a Worker entry point as wrangler would resolve it for Workers, for a Miniflare started
  * from Node (test/cli/revoke-setup.ts; `npm run bench` too). `root` is the repository.
  */
-export async function bundleWorker(root: string, entry: string, outfile: string): Promise<string> {
+export async function bundleWorker(root: string, entry: string, outfile: string, plugins: Plugin[] = []): Promise<string> {
   await build({
+    plugins,
     entryPoints: [join(root, entry)],
     outfile,
     bundle: true,

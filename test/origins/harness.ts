@@ -6,7 +6,7 @@
  */
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
-import type { Server } from "node:http";
+import { request as httpRequest, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { createToken } from "../../src/client/index.ts";
@@ -23,6 +23,34 @@ function bundle(entry: string, outfile: string): Promise<string> {
 
 export function listen(server: Server | import("node:net").Server): Promise<number> {
   return new Promise((done) => server.listen(0, "127.0.0.1", () => done((server.address() as AddressInfo).port)));
+}
+
+/** A port nothing listens on yet, for a server this test starts (nginx, Caddy). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  const probe = createServer();
+  const port = await listen(probe);
+  await new Promise((done) => probe.close(done));
+  return port;
+}
+
+export interface Got {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+}
+
+/** One HTTP request to a local server, its body read as text. */
+export function send(port: number, method: string, path: string, headers: Record<string, string>): Promise<Got> {
+  return new Promise((done, fail) => {
+    const req = httpRequest({ host: "127.0.0.1", port, method, path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => done({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString("utf8") }));
+    });
+    req.on("error", fail);
+    req.end();
+  });
 }
 
 export interface GateHarness {

@@ -5,33 +5,20 @@
  * the page's, with local addresses. Also `sts-gate whoami` against the same gate.
  * `.ci/run` installs nginx; under CI=true a missing nginx fails the run.
  */
-import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { execFile, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer, request as httpRequest, type IncomingHttpHeaders } from "node:http";
-import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateAssertionKey } from "../../src/assertion/generate.ts";
 import identities from "../emulator/identities.json";
-import { AUDIENCE, decisionsSince, listen, ROOT, startGate, type GateHarness } from "./harness";
+import { forwardAuthContract, startFronted, startProxy, type Fronted } from "./fronting-proxy";
+import { AUDIENCE, freePort, ROOT, startGate, type GateHarness } from "./harness";
 
 const NGINX = process.env.NGINX_PATH ?? "/usr/sbin/nginx";
 const HAVE_NGINX = spawnSync(NGINX, ["-v"]).status === 0;
 if (!HAVE_NGINX && process.env.CI) throw new Error(`CI=true, but there is no ${NGINX}: install Debian's nginx (apt-get install -y nginx; .ci/run does) or set NGINX_PATH`);
 if (!HAVE_NGINX) console.warn(`test/origins: nginx forward-auth tests skipped, no ${NGINX} (apt-get install -y nginx)`);
-
-const ALICE = "arn:aws:iam::111122223333:user/alice";
-const POLICY = { rules: [{ name: "reports", methods: ["GET"], paths: ["/reports/**"], allow: [ALICE] }] };
-
-async function freePort(): Promise<number> {
-  const probe = createNetServer();
-  const port = await listen(probe);
-  await new Promise((done) => probe.close(done));
-  return port;
-}
 
 /** The configuration of docs/forward-auth.md, on loopback ports, every path under `dir`. */
 function nginxConf(dir: string, port: number, gatePort: number, originPort: number): string {
@@ -102,127 +89,28 @@ ${ask}
 `;
 }
 
-interface Got {
-  status: number;
-  headers: IncomingHttpHeaders;
-  text: string;
-}
-
-function send(port: number, method: string, path: string, headers: Record<string, string>): Promise<Got> {
-  return new Promise((done, fail) => {
-    const req = httpRequest({ host: "127.0.0.1", port, method, path, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => done({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString("utf8") }));
-    });
-    req.on("error", fail);
-    req.end();
-  });
-}
-
 describe.skipIf(!HAVE_NGINX)("nginx auth_request in front of an origin, asking the gate in workerd", () => {
-  let gate: GateHarness;
-  let gatePort: number;
+  let fronted: Fronted;
   let nginx: ChildProcess;
   let nginxPort: number;
   let dir: string;
-  const originSaw: Array<{ method: string; url: string; headers: IncomingHttpHeaders }> = [];
-  const origin = createServer((req, res) => {
-    originSaw.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers });
-    res.setHeader("content-type", "application/json");
-    res.end(JSON.stringify({ origin: true }));
-  });
 
   beforeAll(async () => {
-    const originPort = await listen(origin);
-    const key = await generateAssertionKey("EdDSA");
-    gate = await startGate(originPort, { ORIGIN_URL: "http://origin.local", POLICY, FORWARD_AUTH: "true", ASSERTION_PRIVATE_JWK: JSON.stringify(key.privateJwk) });
-    gatePort = Number(new URL(gate.url).port);
+    fronted = await startFronted();
     dir = await mkdtemp(join(tmpdir(), "sts-gate-nginx-"));
     nginxPort = await freePort();
-    await writeFile(join(dir, "nginx.conf"), nginxConf(dir, nginxPort, gatePort, originPort));
-    let log = "";
-    nginx = spawn(NGINX, ["-c", join(dir, "nginx.conf"), "-p", dir, "-e", join(dir, "error.log")], { stdio: ["ignore", "ignore", "pipe"] });
-    nginx.stderr!.on("data", (c: Buffer) => (log += c.toString("utf8")));
-    for (let i = 0; i < 100; i++) {
-      const up = await send(nginxPort, "GET", "/", {}).then(
-        () => true,
-        () => false,
-      );
-      if (up) break;
-      if (nginx.exitCode !== null) throw new Error(`nginx exited: ${log}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await writeFile(join(dir, "nginx.conf"), nginxConf(dir, nginxPort, fronted.gatePort, fronted.originPort));
+    nginx = await startProxy(NGINX, ["-c", join(dir, "nginx.conf"), "-p", dir, "-e", join(dir, "error.log")], nginxPort);
   }, 120_000);
 
   afterAll(async () => {
     nginx?.kill();
-    await gate?.dispose();
-    origin.close();
+    await fronted?.gate.dispose();
+    fronted?.origin.close();
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
-  it("a valid token reaches the origin, with the gate's identity headers set by nginx", async () => {
-    originSaw.length = 0;
-    const from = gate.lines.length;
-    const res = await send(nginxPort, "GET", "/reports/q1?format=csv", {
-      authorization: `Bearer ${await gate.token("alice")}`,
-      "x-caller-arn": "forged",
-      // Facts an IAM user's identity lacks: the client's own must not stand in for them.
-      "x-caller-user": "ceo@example.com",
-      "x-caller-permission-set": "AdministratorAccess",
-      x_caller_role: "admin",
-    });
-    expect(res.status, res.text).toBe(200);
-    expect(JSON.parse(res.text)).toEqual({ origin: true });
-    expect(originSaw).toHaveLength(1);
-    const saw = originSaw[0]!;
-    expect(saw.url).toBe("/reports/q1?format=csv");
-    expect(saw.headers["x-caller-arn"]).toBe(ALICE);
-    expect(saw.headers["x-caller-principal"]).toBe(ALICE);
-    expect(saw.headers["x-caller-account"]).toBe("111122223333");
-    expect(saw.headers["x-caller-type"]).toBe("user");
-    expect(saw.headers["x-caller-user-id"]).toMatch(/^AIDA/);
-    expect(saw.headers.authorization).toBeUndefined();
-    expect(saw.headers["x-caller-user"]).toBeUndefined();
-    expect(saw.headers["x-caller-permission-set"]).toBeUndefined();
-    expect(Object.keys(saw.headers).filter((h) => h.includes("_"))).toEqual([]);
-    expect(decodeJwt(String(saw.headers["x-caller-assertion"]))).toMatchObject({ htm: "GET", htu: "/reports/q1?format=csv", arn: ALICE });
-    expect(decisionsSince(gate, from)).toEqual([expect.objectContaining({ mode: "forward-auth", outcome: "allow", method: "GET", path: "/reports/q1" })]);
-  });
-
-  it("a missing token gets the gate's 401 and never reaches the origin", async () => {
-    originSaw.length = 0;
-    const res = await send(nginxPort, "GET", "/reports/q1", {});
-    expect(res.status).toBe(401);
-    expect(res.headers["content-type"]).toBe("application/problem+json");
-    expect(JSON.parse(res.text)).toMatchObject({ code: "authorization_missing" });
-    expect(res.headers["www-authenticate"]).toBe('Bearer realm="sts-gate"');
-    expect(originSaw).toHaveLength(0);
-  });
-
-  it("a token the policy refuses gets the gate's 403 and never reaches the origin", async () => {
-    originSaw.length = 0;
-    const res = await send(nginxPort, "GET", "/admin/x", { authorization: `Bearer ${await gate.token("alice")}` });
-    expect(res.status).toBe(403);
-    expect(JSON.parse(res.text)).toMatchObject({ code: "policy_denied" });
-    const deployer = await send(nginxPort, "GET", "/reports/q1", { authorization: `Bearer ${await gate.token("deployer")}` });
-    expect(deployer.status).toBe(403);
-    expect(originSaw).toHaveLength(0);
-  });
-
-  it.each([
-    ["X-Original-URI", { "x-original-uri": "/reports/q1", "x-original-method": "GET" }],
-    ["X-Forwarded-Uri", { "x-forwarded-uri": "/reports/q1", "x-forwarded-method": "GET" }],
-    ["both", { "x-original-uri": "/reports/q1", "x-original-method": "GET", "x-forwarded-uri": "/reports/q1", "x-forwarded-method": "GET" }],
-  ])("a client's own %s cannot change what is decided", async (_name, forged) => {
-    originSaw.length = 0;
-    const from = gate.lines.length;
-    const res = await send(nginxPort, "GET", "/admin/x", { authorization: `Bearer ${await gate.token("alice")}`, ...forged });
-    expect(res.status).toBe(403);
-    expect(originSaw).toHaveLength(0);
-    expect(decisionsSince(gate, from)[0]).toMatchObject({ mode: "forward-auth", method: "GET", path: "/admin/x", code: "policy_denied" });
-  });
+  forwardAuthContract("nginx", () => fronted, () => nginxPort);
 });
 
 describe("sts-gate whoami against the gate in workerd", () => {

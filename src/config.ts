@@ -46,8 +46,9 @@ export interface GateEnv {
   METRICS?: AnalyticsEngineDataset;
   /**
    * `"false"`: no decision line for an allowed request or a public path (at high volume, the line
-   * is most of a hit's cost). Deny and error lines, and the `warn` lines of root and federated-user
-   * callers, always stay; metrics keep every decision. Default `"true"`.
+   * is most of a hit's cost). Deny and error lines, `warn` lines (root, federated-user), an
+   * origin's 5xx, whoami and the revocation API always stay; metrics keep every decision.
+   * Default `"true"`.
    */
   LOG_ALLOWED?: unknown;
   /** Comma-separated exact origins whose pages may call the gate (CORS); default none. */

@@ -60,6 +60,7 @@ export const PROBLEMS = {
   // Forwarding and configuration.
   path_outside_prefix: { status: 400, title: "Request path could resolve above the origin's path prefix" },
   method_override: { status: 400, title: "Request asks the origin to run another method" },
+  caller_header_alias: { status: 400, title: "Request carries another spelling of an identity header" },
   origin_unreachable: { status: 502, title: "Origin could not be reached" },
   origin_timeout: { status: 504, title: "Origin did not answer in time" },
   origin_bad_response: { status: 502, title: "Origin answered with a status the gate does not pass on" },

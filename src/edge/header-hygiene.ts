@@ -74,6 +74,16 @@ export function isOverrideHeader(name: string): boolean {
   return OVERRIDES.has(name.toLowerCase().replace(/[_. ]/g, "-"));
 }
 
+/**
+ * A name a CGI-style origin reads as an `X-Caller-*` header but that is not spelled as one:
+ * `X-Caller_User`, `X_Caller-Arn`, `X-Caller.User` (PHP maps `_`, `.` and space alike).
+ */
+export function isCallerAlias(name: string): boolean {
+  const lower = name.toLowerCase();
+  const folded = lower.replace(/[._ ]/g, "-");
+  return folded.startsWith(CALLER_HEADER_PREFIX) && folded !== lower;
+}
+
 /** True when the origin must never receive a client header of this name, in any spelling. */
 export function isStrippedHeader(name: string): boolean {
   const folded = foldHeaderName(name);

@@ -129,6 +129,9 @@ async function prepare(env: GateEnv): Promise<ReadyConfig | Misconfiguration> {
   if (env.METRICS !== undefined && config.metrics === undefined) {
     log({ event: "config", level: "warn", message: "METRICS: is set but is not an Analytics Engine dataset binding; no data points are written", setting: "METRICS" });
   }
+  if (!config.logAllowed && config.metrics === undefined) {
+    log({ event: "config", level: "warn", message: "LOG_ALLOWED: is false and no METRICS dataset is bound, so allowed requests leave no record at all", setting: "LOG_ALLOWED" });
+  }
   if (config.assertion === undefined) {
     log({
       event: "config",

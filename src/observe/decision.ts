@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { Resolved } from "../verify/isolate-cache.ts";
 import { log, type DecisionLog } from "../log.ts";
+import { ADMINS_RULE } from "../policy/evaluate.ts";
 import { refusalOf } from "../problem.ts";
 import { writeDecisionPoint, type MetricsSink } from "./metrics.ts";
 
@@ -144,7 +145,7 @@ export class Decision {
     if (this.written) return;
     this.written = true;
     const verdict = this.verdict(ending);
-    const logged = this.logAllowed || !isQuietable(verdict);
+    const logged = this.logAllowed || !isQuietable({ ...verdict, status: ending.status, route: this.ownRoute, rule: this.allowed?.rule });
     const counted = this.sink?.metrics !== undefined;
     // A line nobody reads is not built: at high volume, building and writing it is most of a hit.
     if (!logged && !counted) return;
@@ -201,13 +202,20 @@ export class Decision {
 
 type Verdict = Pick<DecisionLog, "outcome" | "level" | "code" | "detail">;
 
+/** What decides whether a line may be dropped. */
+export type QuietFacts = Pick<DecisionLog, "outcome" | "level" | "status" | "route" | "rule">;
+
 /**
  * Rule `allowLinesSwitch`: the lines LOG_ALLOWED="false" drops. Only an `info` allow or public
- * line: a denial, an error, and any request of a root or federated-user caller (`warn`) are
- * always written.
+ * line that the client got below 500: a denial, an error, any request of a root or
+ * federated-user caller (`warn`), an origin's 5xx, whoami (it answers any valid token, the policy
+ * aside, so a leaked key tried there always leaves a line) and an admin's request (its `admin`
+ * line has no request id; the decision line joins it to X-Request-Id) are always written.
  */
-export function isQuietable({ outcome, level }: Verdict): boolean {
-  return level === "info" && (outcome === "allow" || outcome === "public");
+export function isQuietable({ outcome, level, status, route, rule }: QuietFacts): boolean {
+  if (level !== "info" || status >= 500) return false;
+  if (route === "whoami" || rule === ADMINS_RULE) return false;
+  return outcome === "allow" || outcome === "public";
 }
 
 const decisions = new WeakMap<Context, Decision>();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { foldHeaderName, hygienicHeaders, isPortableHeaderName, isStrippedHeader, STRIPPED_HEADERS } from "../../src/edge/header-hygiene";
+import { foldHeaderName, hygienicHeaders, isCallerAlias, isPortableHeaderName, isStrippedHeader, STRIPPED_HEADERS } from "../../src/edge/header-hygiene";
 
 const client = { ip: "203.0.113.5", url: new URL("https://gate.example.com/x") };
 
@@ -75,5 +75,14 @@ describe("headerHygiene (ATTACKS #15–#19)", () => {
 
   it("headerNameCharset: letters, digits, '-' and '_' are portable", () => {
     for (const name of ["content-type", "X_Trace_2", "a1", "X-Custom-Header"]) expect(isPortableHeaderName(name), name).toBe(true);
+  });
+});
+
+describe("isCallerAlias (rule forwardAuthNoCallerAliases)", () => {
+  it("is true for a name PHP reads as an X-Caller-* header but spelled otherwise", () => {
+    for (const name of ["X-Caller_User", "X_Caller-Arn", "x_caller_role", "X-Caller.User", "X.CALLER.ARN", "x-caller user"]) expect(isCallerAlias(name), name).toBe(true);
+  });
+  it("is false for the gate's own spelling in any case, and for other names", () => {
+    for (const name of ["X-Caller-User", "x-caller-arn", "X-CALLER-ASSERTION", "X-Callerid", "x_request_id", "Caller_Id"]) expect(isCallerAlias(name), name).toBe(false);
   });
 });

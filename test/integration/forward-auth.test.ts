@@ -142,6 +142,22 @@ describe("forward-auth: allowed", () => {
     }
   });
 
+  it("refuses another spelling of an X-Caller header, which the proxy would pass to the origin (rule forwardAuthNoCallerAliases)", async () => {
+    const { env: testEnv } = onEnv();
+    for (const name of ["X-Caller_User", "X_Caller-Arn", "x_caller_role", "X-Caller.Permission-Set", "X.CALLER.ARN"]) {
+      const res = await ask(testEnv, "alice", { ...forwarded("GET", "/reports/1"), [name]: "ceo@example.com" });
+      expect(res.status, name).toBe(400);
+      expect(await problemCode(res), name).toBe("caller_header_alias");
+    }
+    // The names as the gate spells them are the proxy's to clear or overwrite (the documented
+    // configurations do): they are not a reason to refuse, and the gate's answer carries its own.
+    const exact = await ask(testEnv, "alice", { ...forwarded("GET", "/reports/1"), "X-Caller-User": "ceo@example.com" });
+    expect(exact.status).toBe(200);
+    expect(exact.headers.get("x-caller-user")).toBeNull();
+    // A name that only contains the word is not an identity header.
+    expect((await ask(testEnv, "alice", { ...forwarded("GET", "/reports/1"), "X-Callerid": "1" })).status).toBe(200);
+  });
+
   it("reads the path as the runtime reads a request's: the query is not the path", async () => {
     const { env: testEnv } = onEnv();
     expect((await ask(testEnv, "alice", forwarded("GET", "/other?next=/reports/x"))).status).toBe(403);

@@ -106,6 +106,40 @@ describe("LOG_ALLOWED", () => {
     expect(denied.decisions).toMatchObject([{ mode: "rpc", outcome: "deny", code: "policy_denied" }]);
   });
 
+  it("still writes the line of whoami, which answers any valid token whatever the policy says", async () => {
+    const { res, decisions } = await decisionsOf(QUIET, "https://localhost/.well-known/sts-gate/whoami", { headers: bearer(await mintToken("deployer")) });
+    expect(res.status).toBe(200);
+    expect(decisions).toMatchObject([{ outcome: "allow", route: "whoami", level: "info" }]);
+  });
+
+  it("still writes an admin's line (the admin line itself has no request id)", async () => {
+    const { res, decisions } = await decisionsOf({ ...QUIET, ADMINS: [`arn:aws:iam::${A}:user/alice`] }, "https://localhost/.well-known/sts-gate/revocations", {
+      headers: bearer(await mintToken("alice")),
+    });
+    expect(res.status).toBe(200);
+    expect(decisions).toMatchObject([{ outcome: "allow", rule: "admins", status: 200 }]);
+  });
+
+  it("still writes an allowed request's line when the origin answered 5xx", async () => {
+    const failing = { ...QUIET, ORIGIN: { fetch: async () => new Response("down", { status: 503 }) } };
+    const { res, decisions } = await decisionsOf(failing, "https://localhost/items", { headers: bearer(await mintToken("alice")) });
+    expect(res.status).toBe(503);
+    expect(decisions).toMatchObject([{ outcome: "allow", status: 503, originStatus: 503 }]);
+  });
+
+  it("warns once, as a config line, when allowed requests would leave no record at all", async () => {
+    const { lines } = await linesDuring(async () => {
+      const r = await through(createGateApp(), { ...QUIET, METRICS: undefined }, "https://localhost/items", { headers: bearer(await mintToken("alice")) });
+      await r.arrayBuffer();
+    });
+    expect(lines.filter((l) => l.event === "config" && l.setting === "LOG_ALLOWED")).toMatchObject([{ level: "warn" }]);
+    const withMetrics = await linesDuring(async () => {
+      const r = await through(createGateApp(), { ...QUIET }, "https://localhost/items", { headers: bearer(await mintToken("alice")) });
+      await r.arrayBuffer();
+    });
+    expect(withMetrics.lines.filter((l) => l.setting === "LOG_ALLOWED")).toEqual([]);
+  });
+
   it("refuses a value other than true or false as misconfigured, naming the setting", async () => {
     const { res, decisions } = await decisionsOf({ ...env, LOG_ALLOWED: "no" }, "https://localhost/items", { headers: bearer(await mintToken("alice")) });
     expect(res.status).toBe(500);

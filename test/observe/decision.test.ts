@@ -119,12 +119,18 @@ describe("LOG_ALLOWED false (rule allowLinesSwitch)", () => {
     expect(quiet((d) => (d.identified(root), d.allow("r", undefined), d.finish({ status: 200 })))).toMatchObject([{ outcome: "allow", level: "warn" }]);
   });
 
-  it("isQuietable: only an info allow or public line", () => {
-    expect(isQuietable({ outcome: "allow", level: "info" })).toBe(true);
-    expect(isQuietable({ outcome: "public", level: "info" })).toBe(true);
-    expect(isQuietable({ outcome: "allow", level: "warn" })).toBe(false);
-    expect(isQuietable({ outcome: "deny", level: "info" })).toBe(false);
-    expect(isQuietable({ outcome: "deny", level: "warn" })).toBe(false);
-    expect(isQuietable({ outcome: "error", level: "error" })).toBe(false);
+  it("isQuietable: only an info allow or public line the client got below 500, not whoami, not an admin's", () => {
+    const ok = { status: 200, route: undefined, rule: "allow" } as const;
+    expect(isQuietable({ ...ok, outcome: "allow", level: "info" })).toBe(true);
+    expect(isQuietable({ ...ok, outcome: "public", level: "info", rule: undefined })).toBe(true);
+    expect(isQuietable({ ...ok, outcome: "allow", level: "info", route: "health", rule: undefined })).toBe(true);
+    expect(isQuietable({ ...ok, outcome: "allow", level: "warn" })).toBe(false);
+    expect(isQuietable({ ...ok, outcome: "deny", level: "info", status: 403 })).toBe(false);
+    expect(isQuietable({ ...ok, outcome: "deny", level: "warn", status: 401 })).toBe(false);
+    expect(isQuietable({ ...ok, outcome: "error", level: "error", status: 503 })).toBe(false);
+    // An origin's 5xx: allowed by the gate, an error to the operator.
+    expect(isQuietable({ ...ok, outcome: "allow", level: "info", status: 502 })).toBe(false);
+    expect(isQuietable({ ...ok, outcome: "allow", level: "info", route: "whoami", rule: undefined })).toBe(false);
+    expect(isQuietable({ ...ok, outcome: "allow", level: "info", rule: "admins" })).toBe(false);
   });
 });

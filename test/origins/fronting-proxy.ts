@@ -11,7 +11,12 @@ import { generateAssertionKey } from "../../src/assertion/generate.ts";
 import { decisionsSince, listen, send, startGate, type GateHarness } from "./harness";
 
 export const ALICE = "arn:aws:iam::111122223333:user/alice";
-const POLICY = { rules: [{ name: "reports", methods: ["GET"], paths: ["/reports/**"], allow: [ALICE] }] };
+const POLICY = { rules: [{ name: "reports", methods: ["GET"], paths: ["/reports/**"], allow: [ALICE, { permissionSet: "AdministratorAccess", account: "111122223333" }] }] };
+
+/** The only names with "caller" in them that may reach the origin: the gate's, as the gate spells them. */
+const GATE_NAMES = new Set(
+  ["arn", "principal", "account", "user-id", "type", "role", "session", "permission-set", "user", "assertion"].map((n) => `x-caller-${n}`),
+);
 
 interface Seen {
   method: string;
@@ -72,6 +77,10 @@ export function forwardAuthContract(proxy: string, fronted: () => Fronted, proxy
       "x-caller-user": "ceo@example.com",
       "x-caller-permission-set": "AdministratorAccess",
       x_caller_role: "admin",
+      // Mixed spellings a CGI-style origin (PHP behind FastCGI) reads as X-Caller-User and X-Caller-Arn.
+      "X-Caller_User": "ceo@example.com",
+      "X_Caller-Arn": "forged",
+      "X-Caller.User": "ceo@example.com",
     });
     expect(res.status, res.text).toBe(200);
     expect(JSON.parse(res.text)).toEqual({ origin: true });
@@ -87,8 +96,25 @@ export function forwardAuthContract(proxy: string, fronted: () => Fronted, proxy
     // Neither the client's value nor any stand-in (Caddy before 2.10 sends its placeholder text).
     for (const absent of ["x-caller-user", "x-caller-permission-set", "x-caller-role", "x-caller-session"]) expect(saw.headers[absent], absent).toBeUndefined();
     expect(Object.keys(saw.headers).filter((h) => h.includes("_"))).toEqual([]);
+    expect(Object.keys(saw.headers).filter((h) => /caller/i.test(h) && !GATE_NAMES.has(h))).toEqual([]);
     expect(decodeJwt(String(saw.headers["x-caller-assertion"]))).toMatchObject({ htm: "GET", htu: "/reports/q1?format=csv", arn: ALICE });
     expect(decisionsSince(gate, from)).toEqual([expect.objectContaining({ mode: "forward-auth", outcome: "allow", method: "GET", path: "/reports/q1" })]);
+  });
+
+  it("an Identity Center session reaches the origin with every fact the gate knows, none removed", async () => {
+    const { originSaw, gate } = fronted();
+    originSaw.length = 0;
+    const res = await send(proxyPort(), "GET", "/reports/q2", { authorization: `Bearer ${await gate.token("sso-admin")}`, "x-caller-user": "ceo@example.com" });
+    expect(res.status, res.text).toBe(200);
+    expect(originSaw).toHaveLength(1);
+    expect(originSaw[0]!.headers).toMatchObject({
+      "x-caller-type": "assumed-role",
+      "x-caller-role": "AWSReservedSSO_AdministratorAccess_0123456789abcdef",
+      "x-caller-session": "Alice.Smith@example.com",
+      "x-caller-permission-set": "AdministratorAccess",
+      "x-caller-user": "Alice.Smith@example.com",
+    });
+    expect(decodeJwt(String(originSaw[0]!.headers["x-caller-assertion"]))).toMatchObject({ htu: "/reports/q2", user: "Alice.Smith@example.com" });
   });
 
   it("a missing token gets the gate's 401, problem+json, and never reaches the origin", async () => {

@@ -2,7 +2,7 @@ import { authorize } from "../../authorize.ts";
 import { withIdentityHeaders, CALLER_HEADERS } from "../../forward.ts";
 import { GateError } from "../../errors.ts";
 import { checkNoMethodOverride } from "../../edge/method-override.ts";
-import { isOverrideHeader } from "../../edge/header-hygiene.ts";
+import { isCallerAlias, isOverrideHeader } from "../../edge/header-hygiene.ts";
 import { isAmbiguousTarget } from "../../origin/raw-target.ts";
 import { GateProblem } from "../../problem.ts";
 import type { AppRuntime } from "../runtime.ts";
@@ -77,6 +77,7 @@ export async function forwardAuth(ctx: RequestContext, app: AppRuntime): Promise
   ctx.decision.mode = "forward-auth";
   const original = originalRequest(ctx.request.headers);
   refuseOverrideHeaders(ctx.request.headers);
+  refuseCallerAliases(ctx.request.headers);
   ctx.decision.decidedOn(original.method, original.path);
   const caller = await authorize(app.verifier, app.app.policy, ctx.authorizeRequest({ method: original.method, path: original.path }), ctx.decision);
   const headers = withIdentityHeaders(new Headers({ "cache-control": "no-store" }), caller);
@@ -94,5 +95,18 @@ export async function forwardAuth(ctx: RequestContext, app: AppRuntime): Promise
 function refuseOverrideHeaders(headers: Headers): void {
   for (const name of headers.keys()) {
     if (isOverrideHeader(name)) throw new GateError("method_override", "The request carries a method or URL override header, which the origin would run instead of what the gate decided.");
+  }
+}
+
+/**
+ * Rule `forwardAuthNoCallerAliases` (ATTACKS #16, #31): the gate cannot strip what the fronting
+ * proxy forwards. A proxy that clears the `X-Caller-*` names exactly (Traefik's
+ * `customRequestHeaders`, nginx with `underscores_in_headers on`) passes `X-Caller_User` or
+ * `X-Caller.User` to the origin, where PHP reads it as `X-Caller-User`, beside or instead of the
+ * gate's. The gate never sends such a spelling, so a request that carries one is refused.
+ */
+function refuseCallerAliases(headers: Headers): void {
+  for (const name of headers.keys()) {
+    if (isCallerAlias(name)) throw new GateError("caller_header_alias", "The request carries another spelling of an X-Caller header, which an origin would read as the gate's.");
   }
 }

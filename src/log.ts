@@ -72,6 +72,8 @@ export interface AdminLog {
   /** The admin's ARN, exactly as STS returned it, and the key that signed the admin's token. */
   actor: string;
   actorAccessKeyId: string;
+  /** The request's id, as in its decision line and the X-Request-Id the admin got. */
+  requestId?: string;
   /** The entry created or deleted (identifiers and the reason; never token material). */
   entry?: unknown;
   count?: number;

@@ -209,8 +209,8 @@ export type QuietFacts = Pick<DecisionLog, "outcome" | "level" | "status" | "rou
  * Rule `allowLinesSwitch`: the lines LOG_ALLOWED="false" drops. Only an `info` allow or public
  * line that the client got below 500: a denial, an error, any request of a root or
  * federated-user caller (`warn`), an origin's 5xx, whoami (it answers any valid token, the policy
- * aside, so a leaked key tried there always leaves a line) and an admin's request (its `admin`
- * line has no request id; the decision line joins it to X-Request-Id) are always written.
+ * aside, so a leaked key tried there always leaves a line) and an admin's request (part of the
+ * revocation API's audit trail, beside its `admin` line) are always written.
  */
 export function isQuietable({ outcome, level, status, route, rule }: QuietFacts): boolean {
   if (level !== "info" || status >= 500) return false;

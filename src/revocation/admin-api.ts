@@ -53,8 +53,9 @@ export function refusedRouteResponse({ refusal, allow }: GateRouteRefusal): Resp
 }
 
 /** The admin API, for an admin stsAuth has already verified: POST, GET and DELETE of revocations. */
-export async function handleAdminRequest(route: AdminRoute, request: Request, actor: AdminActor, snapshot: RevocationSnapshot): Promise<Response> {
-  const who = { actor: actor.arn, actorAccessKeyId: actor.accessKeyId };
+export async function handleAdminRequest(route: AdminRoute, request: Request, actor: AdminActor, snapshot: RevocationSnapshot, requestId?: string): Promise<Response> {
+  // The request id joins the action to its decision line and to the X-Request-Id the admin got.
+  const who = { actor: actor.arn, actorAccessKeyId: actor.accessKeyId, ...(requestId !== undefined && { requestId }) };
   // Refusals are thrown (GateProblem), so the decision line carries their code and status.
   switch (route.action) {
     case "revoke": {

@@ -112,12 +112,15 @@ describe("LOG_ALLOWED", () => {
     expect(decisions).toMatchObject([{ outcome: "allow", route: "whoami", level: "info" }]);
   });
 
-  it("still writes an admin's line (the admin line itself has no request id)", async () => {
-    const { res, decisions } = await decisionsOf({ ...QUIET, ADMINS: [`arn:aws:iam::${A}:user/alice`] }, "https://localhost/.well-known/sts-gate/revocations", {
-      headers: bearer(await mintToken("alice")),
-    });
+  it("still writes an admin's line, which the admin line joins by its request id", async () => {
+    const headers = bearer(await mintToken("alice"));
+    const { result: res, lines } = await linesDuring(() =>
+      through(createGateApp(), { ...QUIET, ADMINS: [`arn:aws:iam::${A}:user/alice`] }, "https://localhost/.well-known/sts-gate/revocations", { headers }),
+    );
     expect(res.status).toBe(200);
-    expect(decisions).toMatchObject([{ outcome: "allow", rule: "admins", status: 200 }]);
+    const requestId = res.headers.get("x-request-id");
+    expect(lines.filter((l) => l.event === "decision")).toMatchObject([{ outcome: "allow", rule: "admins", status: 200, requestId }]);
+    expect(lines.filter((l) => l.event === "admin")).toMatchObject([{ action: "list", requestId }]);
   });
 
   it("still writes an allowed request's line when the origin answered 5xx", async () => {

@@ -22,5 +22,5 @@ export async function gateRoute(ctx: RequestContext, app: AppRuntime): Promise<R
   if (admins === undefined || snapshot === undefined) throw new GateProblem("not_found", "The revocation API is off: no admins are named.");
   ctx.decision.sink = { metrics: ctx.runtime.config.metrics, audience: app.app.audience };
   const caller = await authorize(app.verifier, admins, ctx.authorizeRequest({ grants: "admins" }), ctx.decision);
-  return handleAdminRequest(route, ctx.request, caller, snapshot);
+  return handleAdminRequest(route, ctx.request, caller, snapshot, ctx.decision.requestId);
 }

@@ -85,11 +85,14 @@ export async function forwardToOrigin(request: Request, identity: CallerIdentity
   const hasBody = request.method !== "GET" && request.method !== "HEAD";
   checkOriginPath(options.originUrl.pathname, incoming.pathname);
   checkNoMethodOverride(incoming.search);
-  // With an assertion, parsed once: the URL fetched and the htu signed are the same serialization.
-  const target: URL | string = options.assert ? new URL(originTarget(options.originUrl, incoming)) : originTarget(options.originUrl, incoming);
+  let target: URL | string = originTarget(options.originUrl, incoming);
   const headers = originHeaders(request.headers, identity, { ip: request.headers.get("cf-connecting-ip") ?? undefined, url: incoming });
   if (options.requestId !== undefined) headers.set(REQUEST_ID_HEADER, options.requestId);
-  if (options.assert && target instanceof URL) headers.set(CALLER_HEADERS.assertion, await options.assert({ method: request.method, htu: requestTarget(target) }));
+  if (options.assert) {
+    // Parsed once, and only to sign: the URL fetched and the htu signed are the same serialization.
+    target = new URL(target);
+    headers.set(CALLER_HEADERS.assertion, await options.assert({ method: request.method, htu: requestTarget(target) }));
+  }
   const controller = new AbortController();
   const init: RequestInit = {
     method: request.method,

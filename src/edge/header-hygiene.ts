@@ -71,17 +71,25 @@ const OVERRIDES = new Set(["x-http-method-override", "x-http-method", "x-method-
 
 export function isOverrideHeader(name: string): boolean {
   // As PHP reads a name (`X.HTTP.Method.Override` too): nothing strips it on this path.
-  return OVERRIDES.has(name.toLowerCase().replace(/[_. ]/g, "-"));
+  return OVERRIDES.has(phpHeaderName(name));
 }
 
 /**
  * A name a CGI-style origin reads as an `X-Caller-*` header but that is not spelled as one:
- * `X-Caller_User`, `X_Caller-Arn`, `X-Caller.User` (PHP maps `_`, `.` and space alike).
+ * `X-Caller_User`, `X_Caller-Arn`, `X-Caller.User`.
  */
 export function isCallerAlias(name: string): boolean {
-  const lower = name.toLowerCase();
-  const folded = lower.replace(/[._ ]/g, "-");
-  return folded.startsWith(CALLER_HEADER_PREFIX) && folded !== lower;
+  const folded = phpHeaderName(name);
+  return folded.startsWith(CALLER_HEADER_PREFIX) && folded !== name.toLowerCase();
+}
+
+/**
+ * A header name as PHP registers it in `$_SERVER`, folded back to a header name: case aside,
+ * with `_`, `.` and space all read as `-` (wider than {@link foldHeaderName}, for the checks of a
+ * request the gate cannot strip, only refuse).
+ */
+function phpHeaderName(name: string): string {
+  return name.toLowerCase().replace(/[_. ]/g, "-");
 }
 
 /** True when the origin must never receive a client header of this name, in any spelling. */

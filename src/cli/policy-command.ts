@@ -46,7 +46,7 @@ export interface AppOfRequest {
  * Checks an app's policy as the gate does: its issues named by the app (`APPS[1] (docs):
  * policy.rules[0]: …`), and `admins` refused (with APPS, ADMINS names the gate's admins).
  */
-function checkAppPolicy(text: string, request: AppOfRequest): PolicyCheck {
+export function checkAppPolicy(text: string, request: AppOfRequest): PolicyCheck {
   const { app } = request;
   if (app === undefined) return checkPolicyText(text);
   if (request.missing === true) return { ok: false, issues: [`${app}: policy: missing; without it the app admits no one`] };

@@ -7,22 +7,26 @@
  * the way the gate expects. Pure apart from `fetch`, which the CLI gives as the network's.
  */
 import { identityFromSts, type CallerIdentity, type StsAnswer } from "../identity.ts";
-import { checkPolicyText, compilePolicy } from "../policy/index.ts";
-import type { CliOutcome } from "./policy-command.ts";
+import { compilePolicy } from "../policy/index.ts";
+import { compilePublicPaths, underPrefix } from "../gate/apps.ts";
+import { checkAppPolicy, type CliOutcome } from "./policy-command.ts";
 import { refusalOf } from "../problem.ts";
 import { DEFAULT_STS_TIMEOUT_MS, exchangeWithSts, MAX_STS_BODY_BYTES } from "../sts/exchange.ts";
 import { validateToken, type ValidatedToken } from "../token/validate.ts";
 import { createToken, type AwsCredentials } from "../client/token.ts";
-import { policyLabel, policyText, type DeployTarget } from "./wrangler-config.ts";
+import { deployedScope, type DeployTarget } from "./wrangler-config.ts";
 
 export interface ProbeOptions {
   credentials: AwsCredentials;
   audience: string;
   region: string;
   global?: boolean;
-  /** The gate's deploy configuration, for its policy and AUDIENCE (`--config`). */
-  config?: { file: string; target: DeployTarget };
-  /** The request the policy is asked about; default GET /. */
+  /**
+   * The gate's deploy configuration, for its policy and AUDIENCE (`--config`); with APPS, `app`
+   * names the app whose audience and policy are asked (`--app`).
+   */
+  config?: { file: string; target: DeployTarget; app?: string };
+  /** The request the policy is asked about; default GET, and the app's path prefix (or /). */
   method?: string;
   path?: string;
 }
@@ -49,12 +53,14 @@ export async function runProbe(options: ProbeOptions, runtime: ProbeRuntime): Pr
   const differences: string[] = [];
   const show = (name: string, value: string) => lines.push(`${`${name}:`.padEnd(14)}${value}`);
 
+  const scope = options.config && deployedScope(options.config.file, options.config.target, options.config.app);
+  if (scope !== undefined && "error" in scope) return { exitCode: 2, stdout: "", stderr: `${scope.error}\n` };
+  if (scope?.app !== undefined) show("app", `${scope.app.ref}: audience ${scope.audience ?? "(none)"}, pathPrefix ${scope.app.pathPrefix}`);
   const token = await createToken({ credentials: options.credentials, audience: options.audience, region: options.region, global: options.global, now });
-  const configAudience = options.config?.target.vars.AUDIENCE;
-  if (configAudience !== undefined && configAudience !== options.audience) {
-    differences.push(
-      `audience: the token is for ${options.audience}, but ${options.config!.file} says AUDIENCE = ${JSON.stringify(configAudience)}; this gate's STS call would be refused (sts_refused, SignatureDoesNotMatch)`,
-    );
+  const configAudience = scope?.audience;
+  if (scope !== undefined && configAudience !== undefined && configAudience !== options.audience) {
+    const where = scope.app === undefined ? `${options.config!.file} says AUDIENCE =` : `${scope.app.ref}'s audience is`;
+    differences.push(`audience: the token is for ${options.audience}, but ${where} ${JSON.stringify(configAudience)}; this gate's STS call would be refused (sts_refused, SignatureDoesNotMatch)`);
   }
 
   let validated: ValidatedToken | undefined;
@@ -107,19 +113,24 @@ export async function runProbe(options: ProbeOptions, runtime: ProbeRuntime): Pr
   }
 
   let admitted: boolean | undefined;
-  if (options.config !== undefined) {
-    const { file, target } = options.config;
-    const label = policyLabel(file, target);
-    const text = policyText(target);
-    const checked = text === undefined ? undefined : checkPolicyText(text);
+  if (scope !== undefined) {
+    const { label, app } = scope;
+    const checked = scope.policyText === undefined ? undefined : checkAppPolicy(scope.policyText, { app: app?.ref });
     const method = options.method ?? "GET";
-    const path = options.path ?? "/";
+    const path = options.path ?? app?.pathPrefix ?? "/";
+    if (app !== undefined && !underPrefix(app.pathPrefix, path)) {
+      differences.push(`path: ${path} is outside ${app.ref}'s pathPrefix ${app.pathPrefix}; the gate would not send it to this app`);
+    }
+    const isPublic = app === undefined ? false : isPublicPath(app.publicPaths, path);
+    if (isPublic === undefined) differences.push(`publicPaths: ${app!.ref} has a glob the gate refuses; the gate would answer 500 misconfigured (run sts-gate doctor)`);
     if (checked === undefined) {
       show("policy", `${label} is missing`);
-      differences.push(`policy: ${target.varsTable} has no POLICY; the gate would answer 500 misconfigured`);
+      differences.push(app === undefined ? `policy: ${options.config!.target.varsTable} has no POLICY; the gate would answer 500 misconfigured` : `policy: ${app.ref} has no policy; the gate would answer 500 misconfigured`);
     } else if (!checked.ok) {
-      show("policy", `${label} is invalid (npm run policy -- check ${file})`);
+      show("policy", `${label} is invalid (npm run policy -- check ${options.config!.file})`);
       differences.push(`policy: ${checked.issues[0]}`);
+    } else if (isPublic === true) {
+      show("policy", `not asked: ${path} is a public path of ${app.ref}; the gate forwards it for any method without verification`);
     } else if (identity !== undefined) {
       const decision = compilePolicy(checked.doc).decide(identity, { method, path });
       admitted = decision.allowed;
@@ -143,6 +154,15 @@ export async function runProbe(options: ProbeOptions, runtime: ProbeRuntime): Pr
     stdout: [...lines, ...differences.map((d) => `difference:   ${d}`)].map((l) => `${l}\n`).join(""),
     stderr: "",
   };
+}
+
+/** Whether one of the app's public path globs matches, as the gate matches them; undefined: a glob the gate refuses. */
+function isPublicPath(globs: readonly string[], path: string): boolean | undefined {
+  try {
+    return compilePublicPaths(globs).some((matches) => matches(path));
+  } catch {
+    return undefined;
+  }
 }
 
 function describe(error: unknown): string {

@@ -15,7 +15,7 @@ import { isRevocationCommand, revocationCommand } from "./revoke.ts";
 import { runDoctor } from "./doctor.ts";
 import { runProbe } from "./probe.ts";
 import { whoamiCommand } from "./whoami.ts";
-import { readDeployTarget, WranglerConfigError } from "./wrangler-config.ts";
+import { deployedScope, readDeployTarget, WranglerConfigError } from "./wrangler-config.ts";
 
 const MAIN_HELP = `Usage: sts-gate <command> [options]
 
@@ -70,14 +70,17 @@ and content type STS answered with, the identity, whether the gate's policy admi
 (with --config), and every difference from what the gate expects.
 
 Options:
-  --audience <audience>  The gate's audience. Default with --config: its AUDIENCE.
+  --audience <audience>  The gate's audience. Default with --config: its AUDIENCE (with
+                         APPS, the app's audience).
   --region <region>      The STS Region (as for \`sts-gate token\`).
   --global               Use the global endpoint sts.amazonaws.com.
   --profile <profile>    The AWS profile. Default: AWS_PROFILE, then "default".
   --config <file>        The gate's wrangler configuration, for its POLICY and AUDIENCE.
   --env <name>           The environment of --config. Default: the top level.
+  --app <name>           With APPS in --config (required there): the app whose audience,
+                         path prefix, public paths and policy are asked.
   --method <method>      The request to ask the policy about. Default: GET.
-  --path <path>          Default: /.
+  --path <path>          Default: the app's pathPrefix, or /.
   -h, --help             Show this help.
 
 Exit status: 0 when STS answered as the gate expects and (with --config) the policy admits
@@ -238,6 +241,7 @@ async function probeCommand(args: string[], env: Record<string, string | undefin
     ...CALLER_OPTIONS,
     config: { type: "string" },
     env: { type: "string" },
+    app: { type: "string" },
     method: { type: "string" },
     path: { type: "string" },
   });
@@ -246,23 +250,26 @@ async function probeCommand(args: string[], env: Record<string, string | undefin
     return 0;
   }
   const file = stringFlag(values, "config");
-  let config: { file: string; target: ReturnType<typeof readDeployTarget> } | undefined;
+  const app = stringFlag(values, "app");
+  let config: { file: string; target: ReturnType<typeof readDeployTarget>; app?: string } | undefined;
   if (file !== undefined) {
     try {
-      config = { file, target: readDeployTarget(readConfig(file), stringFlag(values, "env")) };
+      config = { file, target: readDeployTarget(readConfig(file), stringFlag(values, "env")), ...(app === undefined ? {} : { app }) };
     } catch (error) {
       if (error instanceof WranglerConfigError) throw new CliError(`${file} ${error.message}`, 2);
       throw error;
     }
-  } else if (stringFlag(values, "env") !== undefined) {
-    throw new CliError("--env needs --config; run 'sts-gate probe --help'", 2);
+  } else if (stringFlag(values, "env") !== undefined || app !== undefined) {
+    throw new CliError(`${app === undefined ? "--env" : "--app"} needs --config; run 'sts-gate probe --help'`, 2);
   }
-  const configured = config?.target.vars.AUDIENCE;
-  const audience = stringFlag(values, "audience") ?? (typeof configured === "string" ? configured : undefined);
-  if (audience === undefined) throw new CliError("--audience is required (or --config with an AUDIENCE); run 'sts-gate probe --help'", 2);
+  // Checked before any signing: which audience and policy the probe asks about.
+  const scope = config && deployedScope(config.file, config.target, config.app);
+  if (scope !== undefined && "error" in scope) throw new CliError(scope.error, 2);
+  const audience = stringFlag(values, "audience") ?? scope?.audience;
+  if (audience === undefined) throw new CliError("--audience is required (or --config with an AUDIENCE, or with APPS and --app); run 'sts-gate probe --help'", 2);
   const method = (stringFlag(values, "method") ?? "GET").toUpperCase();
-  const path = stringFlag(values, "path") ?? "/";
-  if (!path.startsWith("/")) throw new CliError("--path must start with /", 2);
+  const path = stringFlag(values, "path");
+  if (path !== undefined && !path.startsWith("/")) throw new CliError("--path must start with /", 2);
   const signing = await signingSetup(values, audience, env, out);
   // The network's fetch, always: the probe exists to reach the real STS endpoint.
   const outcome = await runProbe({ ...signing, config, method, path }, { fetch: (request) => fetch(request) });

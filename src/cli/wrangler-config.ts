@@ -4,6 +4,7 @@
  * out, so it is tested in workerd like the rest of the gate.
  */
 import { parse } from "smol-toml";
+import { normalPrefix } from "../gate/apps.ts";
 
 /** A problem reading the file itself: one line, for stderr. */
 export class WranglerConfigError extends Error {
@@ -97,6 +98,8 @@ export interface AppEntry {
   ref: string;
   /** Its policy as the gate receives it, as JSON text; undefined: it has none. */
   policyText: string | undefined;
+  /** The app's table as written, for the fields a command reads itself (`sts-gate probe`). */
+  fields: Readonly<Record<string, unknown>>;
 }
 
 /** How messages name an app: its place in APPS and, if it has one, its name. */
@@ -125,7 +128,7 @@ export function appsOf(target: DeployTarget): AppEntry[] | undefined {
     const name = typeof app.name === "string" ? app.name : undefined;
     const policy = app.policy;
     // Unlike POLICY, an app's policy is a table, never JSON text: a string is checked as the gate sees it (not an object).
-    return [{ index, name, ref: appRef(index, name), policyText: policy === undefined ? undefined : JSON.stringify(policy) }];
+    return [{ index, name, ref: appRef(index, name), policyText: policy === undefined ? undefined : JSON.stringify(policy), fields: app }];
   });
 }
 
@@ -207,5 +210,44 @@ export function policySources(
       ...(admins === undefined ? {} : { admins }),
       ...(a.policyText === undefined ? { missing: true } : {}),
     })),
+  };
+}
+
+/** What one deployment decides a request with: its single-app vars, or one app of APPS. */
+export interface DeployedScope {
+  /** Where the policy is, for messages: `wrangler.toml [vars.POLICY]`, `wrangler.toml [vars] APPS[1] (docs)`. */
+  label: string;
+  /** The audience the gate sends STS; undefined: not set (or not a string). */
+  audience: string | undefined;
+  /** The policy as JSON text; undefined: there is none. */
+  policyText: string | undefined;
+  /** With APPS: the app's ref, its path prefix and its public path globs. */
+  app?: { ref: string; pathPrefix: string; publicPaths: string[] };
+}
+
+/**
+ * The scope `sts-gate probe --config FILE [--app NAME]` asks about: without APPS, the single-app
+ * vars (and no `--app`); with APPS, the app `--app` names, which is then required, because each
+ * app has its own audience and policy.
+ */
+export function deployedScope(file: string, target: DeployTarget, app: string | undefined): DeployedScope | { error: string } {
+  const apps = appsOf(target);
+  if (apps === undefined) {
+    if (app !== undefined) return { error: `${file}: ${target.varsTable} has no APPS; --app picks one app of a gate with APPS` };
+    const audience = target.vars.AUDIENCE;
+    return { label: policyLabel(file, target), audience: typeof audience === "string" ? audience : undefined, policyText: policyText(target) };
+  }
+  const named = apps.filter((a) => a.name !== undefined).map((a) => a.name!);
+  if (apps.length === 0) return { error: `${file}: ${target.varsTable} APPS is not a list of apps (run sts-gate doctor)` };
+  if (app === undefined) return { error: `${file}: ${target.varsTable} has APPS, each with its own audience and policy: pass --app NAME (its apps: ${named.join(", ")})` };
+  const chosen = apps.find((a) => a.name === app);
+  if (chosen === undefined) return { error: `${file}: ${target.varsTable} has no app named ${app} (its apps: ${named.join(", ")})` };
+  const { audience, pathPrefix, publicPaths } = chosen.fields;
+  const prefix = normalPrefix(typeof pathPrefix === "string" ? pathPrefix : undefined);
+  return {
+    label: `${file} ${target.varsTable} ${chosen.ref}`,
+    audience: typeof audience === "string" ? audience : undefined,
+    policyText: chosen.policyText,
+    app: { ref: chosen.ref, pathPrefix: prefix, publicPaths: Array.isArray(publicPaths) ? publicPaths.filter((g): g is string => typeof g === "string") : [] },
   };
 }

@@ -111,6 +111,10 @@ describe("sts-gate probe (the command; its checks run against the emulator in te
     ["probe-missing-audience", 2, /^sts-gate: --audience is required/],
     ["probe-no-credentials", 1, /^sts-gate: no AWS credentials found/],
     ["probe-bad-config", 2, /^sts-gate: test\/fixtures\/deploy\/sound\.toml has no \[env\.prod\]/],
+    ["probe-apps-no-app", 2, /^sts-gate: test\/fixtures\/deploy\/apps\.toml: \[vars\] has APPS, each with its own audience and policy: pass --app NAME \(its apps: payments, docs, wiki\)$/],
+    ["probe-apps-unknown-app", 2, /^sts-gate: test\/fixtures\/deploy\/apps\.toml: \[vars\] has no app named blog \(its apps: payments, docs, wiki\)$/],
+    ["probe-app-single-app", 2, /^sts-gate: test\/fixtures\/deploy\/sound\.toml: \[vars\] has no APPS; --app picks one app of a gate with APPS$/],
+    ["probe-app-no-config", 2, /^sts-gate: --app needs --config/],
   ])("%s: exit %i, one line, nothing sent", (name, code, line) => {
     const r = ran(name);
     expect(r.code).toBe(code);
@@ -118,6 +122,15 @@ describe("sts-gate probe (the command; its checks run against the emulator in te
     expect(lines(r.stderr)).toEqual([expect.stringMatching(line)]);
     // Every connection the run tried was recorded (test/cli/network-watch.mjs): none.
     expect(r.connections).toEqual([]);
+  });
+
+  it("with APPS and --app, the app's audience is the default and the app is named", () => {
+    const r = ran("probe-app-reaches-sts");
+    expect(r.code).toBe(1);
+    expect(lines(r.stdout)[0]).toBe("app:          APPS[1] (docs): audience docs-prod, pathPrefix /docs");
+    // No audience difference: the token was minted for the app's audience, which the watch cannot see, but the probe compares.
+    expect(r.stdout).not.toContain("difference:   audience");
+    expect(r.connections).toContain("sts.eu-west-1.amazonaws.com");
   });
 
   it("the network watch sees a connection: a probe that gets as far as STS tries the token's host", () => {

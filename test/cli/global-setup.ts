@@ -101,6 +101,12 @@ const CASES: Record<string, Case> = {
   "probe-missing-audience": { args: ["probe"], env: envCreds("alice"), noFiles: true, watchNetwork: true },
   "probe-no-credentials": { args: ["probe", "--audience", AUDIENCE], noFiles: true, watchNetwork: true },
   "probe-bad-config": { args: ["probe", "--config", "test/fixtures/deploy/sound.toml", "--env", "prod"], env: envCreds("alice"), noFiles: true, watchNetwork: true },
+  // With APPS, --app picks the app: its audience is the default (nothing else can be, so no --audience here).
+  "probe-apps-no-app": { args: ["probe", "--config", "test/fixtures/deploy/apps.toml"], env: envCreds("alice"), noFiles: true, watchNetwork: true },
+  "probe-apps-unknown-app": { args: ["probe", "--config", "test/fixtures/deploy/apps.toml", "--app", "blog"], env: envCreds("alice"), noFiles: true, watchNetwork: true },
+  "probe-app-single-app": { args: ["probe", "--config", "test/fixtures/deploy/sound.toml", "--app", "docs"], env: envCreds("alice"), noFiles: true, watchNetwork: true },
+  "probe-app-no-config": { args: ["probe", "--audience", AUDIENCE, "--app", "docs"], env: envCreds("alice"), noFiles: true, watchNetwork: true },
+  "probe-app-reaches-sts": { args: ["probe", "--config", "test/fixtures/deploy/apps.toml", "--app", "docs", "--region", "eu-west-1"], env: envCreds("alice"), noFiles: true, watchNetwork: true },
   // The watch's control: a probe that gets as far as STS (the watch refuses the connection).
   "probe-reaches-sts": { args: ["probe", "--audience", AUDIENCE, "--region", "eu-west-1"], env: envCreds("alice"), noFiles: true, watchNetwork: true },
   // npm run policy -- check on a wrangler.toml.

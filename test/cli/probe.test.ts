@@ -97,6 +97,99 @@ describe("sts-gate probe", () => {
   });
 });
 
+describe("sts-gate probe --config with APPS: --app picks the app", () => {
+  const APPS = `
+[vars]
+ADMINS = ["arn:aws:iam::111122223333:role/deployer"]
+
+[[vars.APPS]]
+name = "api"
+hosts = ["api.acme-corp.net"]
+audience = "${TEST_AUDIENCE}"
+originUrl = "https://api-origin.acme-corp.net"
+publicPaths = ["/health"]
+
+[vars.APPS.policy]
+allow = ["arn:aws:iam::111122223333:user/alice"]
+
+[[vars.APPS]]
+name = "docs"
+hosts = ["tools.acme-corp.net"]
+pathPrefix = "/docs/"
+audience = "docs-prod"
+originUrl = "https://docs-origin.acme-corp.net"
+
+[vars.APPS.policy]
+allow = ["arn:aws:iam::111122223333:role/reader"]
+
+[[vars.APPS]]
+name = "wiki"
+hosts = ["tools.acme-corp.net"]
+audience = "wiki-prod"
+originUrl = "https://wiki-origin.acme-corp.net"
+
+[vars.APPS.policy]
+allow = ["arn:aws:iam::111122223333:role/reader"]
+admins = ["arn:aws:iam::111122223333:role/reader"]
+`;
+  const apps = (app?: string) => ({ file: "wrangler.toml", target: readDeployTarget(APPS, undefined), ...(app === undefined ? {} : { app }) });
+
+  it("decides with the app's policy, on its path prefix by default, and names the app", async () => {
+    const out = await probe("reader", { audience: "docs-prod", config: apps("docs") });
+    expect(out.exitCode).toBe(0);
+    expect(lines(out.stdout)[0]).toBe("app:          APPS[1] (docs): audience docs-prod, pathPrefix /docs");
+    expect(out.stdout).toMatch(/^policy: +admits GET \/docs: rule allow \(pattern arn:aws:iam::111122223333:role\/reader\)$/m);
+    // Another app's policy would refuse the same caller: the probe asked this app's.
+    const api = await probe("reader", { config: apps("api"), path: "/orders" });
+    expect(api.exitCode).toBe(1);
+    expect(api.stdout).toMatch(/^policy: +refuses GET \/orders: policy_denied/m);
+  });
+
+  it("compares the token's audience with the app's, not with any single-app AUDIENCE", async () => {
+    const out = await probe("reader", { audience: TEST_AUDIENCE, config: apps("docs") });
+    expect(out.exitCode).toBe(1);
+    expect(out.stdout).toMatch(/^difference: +audience: the token is for sts-gate-test, but APPS\[1\] \(docs\)'s audience is "docs-prod"; this gate's STS call would be refused/m);
+  });
+
+  it("a path outside the app's pathPrefix is a difference: the gate would route it elsewhere", async () => {
+    const out = await probe("reader", { audience: "docs-prod", config: apps("docs"), path: "/docsx" });
+    expect(out.exitCode).toBe(1);
+    expect(out.stdout).toMatch(/^difference: +path: \/docsx is outside APPS\[1\] \(docs\)'s pathPrefix \/docs; the gate would not send it to this app$/m);
+  });
+
+  it("a public path is not asked of the policy: the gate verifies no one there", async () => {
+    const out = await probe("deployer", { config: apps("api"), path: "/health" });
+    expect(out.exitCode).toBe(0);
+    expect(out.stdout).toMatch(/^policy: +not asked: \/health is a public path of APPS\[0\] \(api\); the gate forwards it for any method without verification$/m);
+    // The glob is the gate's: /health/x is not public, and the policy then refuses this caller.
+    const below = await probe("deployer", { config: apps("api"), path: "/health/x" });
+    expect(below.stdout).toMatch(/^policy: +refuses GET \/health\/x: policy_denied/m);
+  });
+
+  it("an app policy with admins is invalid, as the gate says", async () => {
+    const out = await probe("reader", { audience: "wiki-prod", config: apps("wiki") });
+    expect(out.exitCode).toBe(1);
+    expect(out.stdout).toMatch(/^policy: +wrangler\.toml \[vars\] APPS\[2\] \(wiki\) is invalid/m);
+    expect(out.stdout).toMatch(/^difference: +policy: APPS\[2\] \(wiki\): policy\.admins: is not allowed in an app's policy/m);
+  });
+
+  it("without --app, or with a name no app has, it is a usage error (exit 2) and nothing is minted", async () => {
+    let calls = 0;
+    const who = identity("alice");
+    for (const [app, line] of [
+      [undefined, "wrangler.toml: [vars] has APPS, each with its own audience and policy: pass --app NAME (its apps: api, docs, wiki)"],
+      ["blog", "wrangler.toml: [vars] has no app named blog (its apps: api, docs, wiki)"],
+    ] as const) {
+      const out = await runProbe({ credentials: { accessKeyId: who.accessKeyId, secretAccessKey: who.secretAccessKey }, audience: TEST_AUDIENCE, region: "us-east-1", config: apps(app) }, { fetch: (r) => (calls++, env.STS.fetch(r)) });
+      expect(out).toEqual({ exitCode: 2, stdout: "", stderr: `${line}\n` });
+    }
+    const single = await runProbe({ credentials: { accessKeyId: who.accessKeyId, secretAccessKey: who.secretAccessKey }, audience: TEST_AUDIENCE, region: "us-east-1", config: { ...config(), app: "docs" } }, { fetch: (r) => (calls++, env.STS.fetch(r)) });
+    expect(single.exitCode).toBe(2);
+    expect(single.stderr).toBe("wrangler.toml: [vars] has no APPS; --app picks one app of a gate with APPS\n");
+    expect(calls).toBe(0);
+  });
+});
+
 describe("shapeDifferences", () => {
   it("is empty for the answer the gate accepts", () => {
     const body = { GetCallerIdentityResponse: { GetCallerIdentityResult: { Arn: "a", Account: "1", UserId: "u" }, ResponseMetadata: { RequestId: "r" } } };

@@ -8,7 +8,8 @@
  */
 import { identityFromSts, type CallerIdentity, type StsAnswer } from "../identity.ts";
 import { compilePolicy } from "../policy/index.ts";
-import { compilePublicPaths, underPrefix } from "../gate/apps.ts";
+import { isGatePath } from "../revocation/paths.ts";
+import { routeOfProbe } from "./probe-route.ts";
 import { checkAppPolicy, type CliOutcome } from "./policy-command.ts";
 import { refusalOf } from "../problem.ts";
 import { DEFAULT_STS_TIMEOUT_MS, exchangeWithSts, MAX_STS_BODY_BYTES } from "../sts/exchange.ts";
@@ -118,19 +119,22 @@ export async function runProbe(options: ProbeOptions, runtime: ProbeRuntime): Pr
     const checked = scope.policyText === undefined ? undefined : checkAppPolicy(scope.policyText, { app: app?.ref });
     const method = options.method ?? "GET";
     const path = options.path ?? app?.pathPrefix ?? "/";
-    if (app !== undefined && !underPrefix(app.pathPrefix, path)) {
-      differences.push(`path: ${path} is outside ${app.ref}'s pathPrefix ${app.pathPrefix}; the gate would not send it to this app`);
+    let isPublic = false;
+    if (app !== undefined && app.name !== undefined) {
+      const route = routeOfProbe(options.config!.target.vars, { index: app.index, name: app.name, ref: app.ref }, path);
+      differences.push(...route.differences);
+      isPublic = route.isPublic;
     }
-    const isPublic = app === undefined ? false : isPublicPath(app.publicPaths, path);
-    if (isPublic === undefined) differences.push(`publicPaths: ${app!.ref} has a glob the gate refuses; the gate would answer 500 misconfigured (run sts-gate doctor)`);
     if (checked === undefined) {
       show("policy", `${label} is missing`);
       differences.push(app === undefined ? `policy: ${options.config!.target.varsTable} has no POLICY; the gate would answer 500 misconfigured` : `policy: ${app.ref} has no policy; the gate would answer 500 misconfigured`);
     } else if (!checked.ok) {
       show("policy", `${label} is invalid (npm run policy -- check ${options.config!.file})`);
       differences.push(`policy: ${checked.issues[0]}`);
-    } else if (isPublic === true) {
-      show("policy", `not asked: ${path} is a public path of ${app.ref}; the gate forwards it for any method without verification`);
+    } else if (app !== undefined && isGatePath(path)) {
+      show("policy", `not asked: ${path} is the gate's own API, which ADMINS (and whoami any valid token) decide, not an app's policy`);
+    } else if (isPublic) {
+      show("policy", `not asked: ${path} is a public path of ${app!.ref}; the gate forwards it for any method without verification`);
     } else if (identity !== undefined) {
       const decision = compilePolicy(checked.doc).decide(identity, { method, path });
       admitted = decision.allowed;
@@ -154,15 +158,6 @@ export async function runProbe(options: ProbeOptions, runtime: ProbeRuntime): Pr
     stdout: [...lines, ...differences.map((d) => `difference:   ${d}`)].map((l) => `${l}\n`).join(""),
     stderr: "",
   };
-}
-
-/** Whether one of the app's public path globs matches, as the gate matches them; undefined: a glob the gate refuses. */
-function isPublicPath(globs: readonly string[], path: string): boolean | undefined {
-  try {
-    return compilePublicPaths(globs).some((matches) => matches(path));
-  } catch {
-    return undefined;
-  }
 }
 
 function describe(error: unknown): string {

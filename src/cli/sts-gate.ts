@@ -84,7 +84,7 @@ Options:
   -h, --help             Show this help.
 
 Exit status: 0 when STS answered as the gate expects and (with --config) the policy admits
-the caller, 1 otherwise, 2 for bad usage.
+the caller or the path is public, 1 otherwise, 2 for bad usage.
 `;
 
 const TOKEN_HELP = `Usage: sts-gate token --audience <audience> [options]
@@ -266,6 +266,7 @@ async function probeCommand(args: string[], env: Record<string, string | undefin
   const scope = config && deployedScope(config.file, config.target, config.app);
   if (scope !== undefined && "error" in scope) throw new CliError(scope.error, 2);
   const audience = stringFlag(values, "audience") ?? scope?.audience;
+  if (audience === undefined && scope?.app !== undefined) throw new CliError(`${scope.label} has no audience: the gate would answer 500 misconfigured (run sts-gate doctor), or pass --audience`, 2);
   if (audience === undefined) throw new CliError("--audience is required (or --config with an AUDIENCE, or with APPS and --app); run 'sts-gate probe --help'", 2);
   const method = (stringFlag(values, "method") ?? "GET").toUpperCase();
   const path = stringFlag(values, "path");

@@ -221,8 +221,8 @@ export interface DeployedScope {
   audience: string | undefined;
   /** The policy as JSON text; undefined: there is none. */
   policyText: string | undefined;
-  /** With APPS: the app's ref, its path prefix and its public path globs. */
-  app?: { ref: string; pathPrefix: string; publicPaths: string[] };
+  /** With APPS: the app's place in APPS, its name (if a string), ref and path prefix (`/` if it has none or it is not a string). */
+  app?: { index: number; name: string | undefined; ref: string; pathPrefix: string };
 }
 
 /**
@@ -242,12 +242,12 @@ export function deployedScope(file: string, target: DeployTarget, app: string | 
   if (app === undefined) return { error: `${file}: ${target.varsTable} has APPS, each with its own audience and policy: pass --app NAME (its apps: ${named.join(", ")})` };
   const chosen = apps.find((a) => a.name === app);
   if (chosen === undefined) return { error: `${file}: ${target.varsTable} has no app named ${app} (its apps: ${named.join(", ")})` };
-  const { audience, pathPrefix, publicPaths } = chosen.fields;
+  const { audience, pathPrefix } = chosen.fields;
   const prefix = normalPrefix(typeof pathPrefix === "string" ? pathPrefix : undefined);
   return {
     label: `${file} ${target.varsTable} ${chosen.ref}`,
     audience: typeof audience === "string" ? audience : undefined,
     policyText: chosen.policyText,
-    app: { ref: chosen.ref, pathPrefix: prefix, publicPaths: Array.isArray(publicPaths) ? publicPaths.filter((g): g is string => typeof g === "string") : [] },
+    app: { index: chosen.index, name: chosen.name, ref: chosen.ref, pathPrefix: prefix },
   };
 }

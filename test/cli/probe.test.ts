@@ -130,15 +130,15 @@ originUrl = "https://wiki-origin.acme-corp.net"
 
 [vars.APPS.policy]
 allow = ["arn:aws:iam::111122223333:role/reader"]
-admins = ["arn:aws:iam::111122223333:role/reader"]
 `;
-  const apps = (app?: string) => ({ file: "wrangler.toml", target: readDeployTarget(APPS, undefined), ...(app === undefined ? {} : { app }) });
+  const apps = (app?: string, text = APPS) => ({ file: "wrangler.toml", target: readDeployTarget(text, undefined), ...(app === undefined ? {} : { app }) });
 
   it("decides with the app's policy, on its path prefix by default, and names the app", async () => {
     const out = await probe("reader", { audience: "docs-prod", config: apps("docs") });
     expect(out.exitCode).toBe(0);
     expect(lines(out.stdout)[0]).toBe("app:          APPS[1] (docs): audience docs-prod, pathPrefix /docs");
     expect(out.stdout).toMatch(/^policy: +admits GET \/docs: rule allow \(pattern arn:aws:iam::111122223333:role\/reader\)$/m);
+    expect(out.stdout).toContain("differences:  none");
     // Another app's policy would refuse the same caller: the probe asked this app's.
     const api = await probe("reader", { config: apps("api"), path: "/orders" });
     expect(api.exitCode).toBe(1);
@@ -151,10 +151,22 @@ admins = ["arn:aws:iam::111122223333:role/reader"]
     expect(out.stdout).toMatch(/^difference: +audience: the token is for sts-gate-test, but APPS\[1\] \(docs\)'s audience is "docs-prod"; this gate's STS call would be refused/m);
   });
 
-  it("a path outside the app's pathPrefix is a difference: the gate would route it elsewhere", async () => {
-    const out = await probe("reader", { audience: "docs-prod", config: apps("docs"), path: "/docsx" });
-    expect(out.exitCode).toBe(1);
-    expect(out.stdout).toMatch(/^difference: +path: \/docsx is outside APPS\[1\] \(docs\)'s pathPrefix \/docs; the gate would not send it to this app$/m);
+  it("routes as the gate does: a path another app serves, or that the gate refuses as ambiguous, is a difference", async () => {
+    // Outside the docs prefix (a segment boundary): the host's root app serves it.
+    const outside = await probe("reader", { audience: "docs-prod", config: apps("docs"), path: "/docsx" });
+    expect(outside.exitCode).toBe(1);
+    expect(outside.stdout).toMatch(/^difference: +path: on tools\.acme-corp\.net the gate sends \/docsx to the app wiki, not to APPS\[1\] \(docs\)$/m);
+    // Under a sibling's longer prefix: that app serves it, whatever wiki's policy says.
+    const sibling = await probe("reader", { audience: "wiki-prod", config: apps("wiki"), path: "/docs/guide" });
+    expect(sibling.exitCode).toBe(1);
+    expect(sibling.stdout).toMatch(/^difference: +path: on tools\.acme-corp\.net the gate sends \/docs\/guide to the app docs, not to APPS\[2\] \(wiki\)$/m);
+    // An escape that a lenient origin reads under docs' prefix: the gate's rule `appAmbiguous`.
+    const escaped = await probe("reader", { audience: "wiki-prod", config: apps("wiki"), path: "/%64ocs/guide" });
+    expect(escaped.exitCode).toBe(1);
+    expect(escaped.stdout).toMatch(/^difference: +path: on tools\.acme-corp\.net the gate refuses \/%64ocs\/guide \(400 app_ambiguous\)/m);
+    // The control: the same caller on wiki's own path has no difference.
+    const own = await probe("reader", { audience: "wiki-prod", config: apps("wiki"), path: "/pages" });
+    expect(own.exitCode).toBe(0);
   });
 
   it("a public path is not asked of the policy: the gate verifies no one there", async () => {
@@ -166,14 +178,31 @@ admins = ["arn:aws:iam::111122223333:role/reader"]
     expect(below.stdout).toMatch(/^policy: +refuses GET \/health\/x: policy_denied/m);
   });
 
-  it("an app policy with admins is invalid, as the gate says", async () => {
-    const out = await probe("reader", { audience: "wiki-prod", config: apps("wiki") });
+  it("the gate's own API is not an app's policy to decide", async () => {
+    const out = await probe("deployer", { config: apps("api"), path: "/.well-known/sts-gate/revocations" });
+    expect(out.stdout).toMatch(/^policy: +not asked: \/\.well-known\/sts-gate\/revocations is the gate's own API, which ADMINS/m);
+    expect(out.stdout).not.toMatch(/^policy: +(admits|refuses)/m);
+  });
+
+  it("an app policy with admins is invalid, as the gate says, on the policy's own line", async () => {
+    // APPS ends in wiki's [vars.APPS.policy] table.
+    const text = `${APPS}admins = ["arn:aws:iam::111122223333:role/reader"]\n`;
+    const out = await probe("reader", { audience: "wiki-prod", config: apps("wiki", text), path: "/pages" });
     expect(out.exitCode).toBe(1);
     expect(out.stdout).toMatch(/^policy: +wrangler\.toml \[vars\] APPS\[2\] \(wiki\) is invalid/m);
     expect(out.stdout).toMatch(/^difference: +policy: APPS\[2\] \(wiki\): policy\.admins: is not allowed in an app's policy/m);
+    expect(out.stdout).not.toContain("difference:   config:");
   });
 
-  it("without --app, or with a name no app has, it is a usage error (exit 2) and nothing is minted", async () => {
+  it("a problem in another app is a difference: the gate would answer 500 to every request", async () => {
+    const text = APPS.replace('publicPaths = ["/health"]', 'publicPaths = ["/health"]\npathPrefix = "v1"');
+    const out = await probe("reader", { audience: "docs-prod", config: apps("docs", text) });
+    expect(out.exitCode).toBe(1);
+    expect(out.stdout).toMatch(/^policy: +admits GET \/docs/m);
+    expect(out.stdout).toMatch(/^difference: +config: APPS\[0\]\.pathPrefix: .*; the gate would answer 500 misconfigured to every request \(sts-gate doctor lists them\)$/m);
+  });
+
+  it("without --app, or with a name no app has, it is a usage error (exit 2) and nothing is sent to STS", async () => {
     let calls = 0;
     const who = identity("alice");
     for (const [app, line] of [

@@ -120,8 +120,8 @@ export async function runProbe(options: ProbeOptions, runtime: ProbeRuntime): Pr
     const method = options.method ?? "GET";
     const path = options.path ?? app?.pathPrefix ?? "/";
     let isPublic = false;
-    if (app !== undefined && app.name !== undefined) {
-      const route = routeOfProbe(options.config!.target.vars, { index: app.index, name: app.name, ref: app.ref }, path);
+    if (app !== undefined) {
+      const route = routeOfProbe(options.config!.target.vars, app, path);
       differences.push(...route.differences);
       isPublic = route.isPublic;
     }

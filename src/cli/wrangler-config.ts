@@ -139,6 +139,21 @@ export function adminsText(target: DeployTarget): string | undefined {
   return typeof admins === "string" ? admins : JSON.stringify(admins);
 }
 
+/** The names of the apps that have one, for messages that list them. */
+function appNames(apps: readonly AppEntry[]): string {
+  return apps.flatMap((a) => (a.name === undefined ? [] : [a.name])).join(", ");
+}
+
+/** APPS set, but not as a list of tables: the gate's own validation (sts-gate doctor) says why. */
+function notAppList(file: string, target: DeployTarget): string {
+  return `${file}: ${target.varsTable} APPS is not a list of apps (run sts-gate doctor)`;
+}
+
+/** `--app NAME` that no app of APPS has, for every command that takes `--app`. */
+function noSuchApp(file: string, target: DeployTarget, apps: readonly AppEntry[], app: string): string {
+  return `${file}: ${target.varsTable} has no app named ${app} (its apps: ${appNames(apps)})`;
+}
+
 /** One policy for the policy command: the name it goes by, its text (absent: read the file), and its app. */
 export interface PolicySource {
   file: string;
@@ -190,14 +205,13 @@ export function policySources(
     if (text === undefined) return { error: `${file}: ${target.varsTable} has no POLICY`, exitCode: 1 };
     return { sources: [{ file: policyLabel(file, target), text }] };
   }
-  const named = apps.filter((a) => a.name !== undefined).map((a) => a.name!);
-  if (apps.length === 0) return { error: `${file}: ${target.varsTable} APPS is not a list of apps (run sts-gate doctor)`, exitCode: 1 };
+  if (apps.length === 0) return { error: notAppList(file, target), exitCode: 1 };
   let chosen = apps;
   if (app !== undefined) {
     chosen = apps.filter((a) => a.name === app);
-    if (chosen.length === 0) return { error: `${file}: ${target.varsTable} has no app named ${app} (its apps: ${named.join(", ")})`, exitCode: 2 };
+    if (chosen.length === 0) return { error: noSuchApp(file, target, apps, app), exitCode: 2 };
   } else if (options.command === "explain") {
-    return { error: `${file}: ${target.varsTable} has APPS, each with its own policy: explain needs --app NAME (its apps: ${named.join(", ")})`, exitCode: 2 };
+    return { error: `${file}: ${target.varsTable} has APPS, each with its own policy: explain needs --app NAME (its apps: ${appNames(apps)})`, exitCode: 2 };
   }
   const missing = chosen.find((a) => a.policyText === undefined);
   if (missing !== undefined && options.command === "explain") return { error: `${file}: ${target.varsTable} ${missing.ref} has no policy`, exitCode: 1 };
@@ -221,8 +235,8 @@ export interface DeployedScope {
   audience: string | undefined;
   /** The policy as JSON text; undefined: there is none. */
   policyText: string | undefined;
-  /** With APPS: the app's place in APPS, its name (if a string), ref and path prefix (`/` if it has none or it is not a string). */
-  app?: { index: number; name: string | undefined; ref: string; pathPrefix: string };
+  /** With APPS: the app's place in APPS, its name, ref and path prefix (`/` if it has none or it is not a string). */
+  app?: { index: number; name: string; ref: string; pathPrefix: string };
 }
 
 /**
@@ -237,17 +251,16 @@ export function deployedScope(file: string, target: DeployTarget, app: string | 
     const audience = target.vars.AUDIENCE;
     return { label: policyLabel(file, target), audience: typeof audience === "string" ? audience : undefined, policyText: policyText(target) };
   }
-  const named = apps.filter((a) => a.name !== undefined).map((a) => a.name!);
-  if (apps.length === 0) return { error: `${file}: ${target.varsTable} APPS is not a list of apps (run sts-gate doctor)` };
-  if (app === undefined) return { error: `${file}: ${target.varsTable} has APPS, each with its own audience and policy: pass --app NAME (its apps: ${named.join(", ")})` };
+  if (apps.length === 0) return { error: notAppList(file, target) };
+  if (app === undefined) return { error: `${file}: ${target.varsTable} has APPS, each with its own audience and policy: pass --app NAME (its apps: ${appNames(apps)})` };
   const chosen = apps.find((a) => a.name === app);
-  if (chosen === undefined) return { error: `${file}: ${target.varsTable} has no app named ${app} (its apps: ${named.join(", ")})` };
+  if (chosen === undefined) return { error: noSuchApp(file, target, apps, app) };
   const { audience, pathPrefix } = chosen.fields;
   const prefix = normalPrefix(typeof pathPrefix === "string" ? pathPrefix : undefined);
   return {
     label: `${file} ${target.varsTable} ${chosen.ref}`,
     audience: typeof audience === "string" ? audience : undefined,
     policyText: chosen.policyText,
-    app: { index: chosen.index, name: chosen.name, ref: chosen.ref, pathPrefix: prefix },
+    app: { index: chosen.index, name: app, ref: chosen.ref, pathPrefix: prefix },
   };
 }

@@ -112,21 +112,18 @@ export function renderLoop(loop: LoopResult): string {
     `The loop (\`npm run bench -- --loop\`, test/bench/loop.ts): the gate's \`fetch\` called ${int(loop.n)} times in one Worker with one valid token, ` +
     `the origin a service binding to a trivial Worker; the baseline loop calls that binding directly. workerd CPU per hit, median of ${loop.rounds} rounds; ` +
     `"own" is the median of each round's difference to the baseline loop.`;
-  const lines = several
-    ? [
-        `${intro} The loop ran in ${loop.processes} workerd processes, one after the other; each figure is the median of the processes' figures, and the last column gives each process's.`,
-        "",
-        "| loop | workerd CPU µs / hit | gate's own µs / hit | each process (own µs / hit; the baseline's µs / hit) |",
-        "|---|--:|--:|---|",
-        ...loop.modes.map((m) => `| ${m.label} | ${m.usPerHit.toFixed(1)} | ${m.ownUs === undefined ? "" : m.ownUs.toFixed(1)} | ${(m.processesUs ?? []).map((u) => u.toFixed(1)).join(", ")} |`),
-      ]
-    : [
-        intro,
-        "",
-        "| loop | workerd CPU µs / hit | gate's own µs / hit | every round (µs / hit) |",
-        "|---|--:|--:|---|",
-        ...loop.modes.map((m) => `| ${m.label} | ${m.usPerHit.toFixed(1)} | ${m.ownUs === undefined ? "" : m.ownUs.toFixed(1)} | ${m.roundsUs.map((u) => u.toFixed(1)).join(", ")} |`),
-      ];
+  const lines = [
+    several
+      ? `${intro} The loop ran in ${loop.processes} workerd processes, one after the other; each figure is the median of the processes' figures, and the last column gives each process's.`
+      : intro,
+    "",
+    `| loop | workerd CPU µs / hit | gate's own µs / hit | ${several ? "each process (own µs / hit; the baseline's µs / hit)" : "every round (µs / hit)"} |`,
+    "|---|--:|--:|---|",
+    ...loop.modes.map((m) => {
+      const each = several ? (m.processesUs ?? []) : m.roundsUs;
+      return `| ${m.label} | ${m.usPerHit.toFixed(1)} | ${m.ownUs === undefined ? "" : m.ownUs.toFixed(1)} | ${each.map((u) => u.toFixed(1)).join(", ")} |`;
+    }),
+  ];
   const own = (key: string) => loop.modes.find((m) => m.key === key)?.ownUs;
   const gate = own("gate");
   const nolog = own("gate-nolog");

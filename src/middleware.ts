@@ -23,7 +23,7 @@ export interface StsAuthOptions extends VerifierOptions {
   clientKey?: (c: Context) => string;
   /** What grants access after the guards: the policy's rules (default) or its `admins`. */
   grants?: Grants;
-  /** A Workers Analytics Engine dataset: one data point per decision (README, "Metrics"). */
+  /** A Workers Analytics Engine dataset: one data point per decision (docs/operations.md, "Metrics"). */
   metrics?: AnalyticsEngineDataset;
 }
 

@@ -130,6 +130,9 @@ const JsonText = z.transform((v: unknown, ctx) => {
   }
 });
 
+/** POLICY, and each app's `policy`: a table, or the document as JSON text. */
+const Policy = z.pipe(JsonText, PolicySchema);
+
 /** `iss` and `aud` are compared as exact strings by every verifier; keep them plain. */
 const ClaimString = z.string().check(z.regex(/^[\x21-\x7e]{1,1024}$/, { error: "must be 1 to 1024 visible ASCII characters" }));
 
@@ -169,7 +172,7 @@ const Flag = flag(false);
 
 const AppList = z.pipe(
   JsonText,
-  z.array(appSchema({ audience: Audience, originUrl: OriginUrl, claim: ClaimString, originTimeoutMs: OriginTimeout, tokenMaxAgeSeconds: TokenMaxAge })).check(
+  z.array(appSchema({ audience: Audience, originUrl: OriginUrl, claim: ClaimString, originTimeoutMs: OriginTimeout, tokenMaxAgeSeconds: TokenMaxAge, policy: Policy })).check(
     z.minLength(1, { error: "must list at least one app" }),
     z.maxLength(1000),
     z.superRefine((apps, ctx) => checkAppList(apps, ctx)),
@@ -200,7 +203,7 @@ const SingleAppSchema = z.object({
   AUDIENCE: Audience,
   ORIGIN_URL: OriginUrl,
   // wrangler.toml tables arrive as objects; `wrangler secret put` and dashboards give strings.
-  POLICY: z.pipe(JsonText, PolicySchema),
+  POLICY: Policy,
   ORIGIN_TIMEOUT_MS: wholeNumber(100, 300_000, DEFAULT_ORIGIN_TIMEOUT_MS),
   CORS_ALLOWED_ORIGINS: z.optional(CorsAllowedOriginsSchema),
   ASSERTION_AUDIENCE: z.optional(ClaimString),

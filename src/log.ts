@@ -14,8 +14,8 @@ export interface DecisionLog {
   requestId: string;
   /** `public`: a public path of the app, forwarded without verification. */
   outcome: "allow" | "deny" | "error" | "public";
-  /** The app that served the request (`default` for a gate without APPS); absent when none did. */
-  app?: string;
+  /** The app that served the request (`default` for a gate without APPS); null when none did. */
+  app: string | null;
   /** What the client got: the origin's status for a forwarded request. */
   status: number;
   code?: ProblemCode;

@@ -2,12 +2,11 @@
  * `sts-gate probe --app`: what the deployed gate would do with the probe's request before any
  * policy is asked. It is the gate's own code on the deploy configuration: `parseConfig` (a
  * problem anywhere in it makes the gate answer 500 to every request), then the routing of
- * src/gate/routes.ts (`matchApp`, `appIsAmbiguous`, public paths), so that a probe never asks an
+ * src/gate/routes.ts (`chooseApp`, public paths), so that a probe never asks an
  * app's policy about a request the gate would send to another app, refuse, or let through.
  */
 import { parseConfig, type GateEnv } from "../config.ts";
-import { appIsAmbiguous, matchApp } from "../gate/apps.ts";
-import { foldPath } from "../revocation/paths.ts";
+import { chooseApp } from "../gate/routes.ts";
 
 export interface ProbedApp {
   /** Its place in APPS, its name, and how messages name it (`APPS[1] (docs)`). */
@@ -40,12 +39,12 @@ export function routeOfProbe(vars: Readonly<Record<string, unknown>>, app: Probe
   if (compiled === undefined) return { differences: [`config: no app named ${app.name} after parsing`], isPublic: false };
   // A request on the app's first host; a wildcard host stands for one of its names.
   const host = (compiled.hosts?.[0] ?? "").replace(/^\*\./, "probe.");
-  const routed = matchApp(apps, host, path);
-  if (routed !== compiled) {
-    const to = routed === undefined ? "no app (404 no_app)" : `the app ${routed.name}`;
+  const chosen = chooseApp(apps, host, path);
+  if (chosen.kind === "noApp" || chosen.app !== compiled) {
+    const to = chosen.kind === "noApp" ? "no app (404 no_app)" : `the app ${chosen.app.name}`;
     return { differences: [`path: on ${host} the gate sends ${path} to ${to}, not to ${app.ref}`], isPublic: false };
   }
-  if (appIsAmbiguous(apps, host, path, compiled, foldPath)) {
+  if (chosen.kind === "appAmbiguous") {
     return { differences: [`path: on ${host} the gate refuses ${path} (400 app_ambiguous): another app's prefix could read it`], isPublic: false };
   }
   return { differences: [], isPublic: compiled.publicPaths.some((matches) => matches(path)) };

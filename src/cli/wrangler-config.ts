@@ -127,8 +127,8 @@ export function appsOf(target: DeployTarget): AppEntry[] | undefined {
     if (!isTable(app)) return [];
     const name = typeof app.name === "string" ? app.name : undefined;
     const policy = app.policy;
-    // Unlike POLICY, an app's policy is a table, never JSON text: a string is checked as the gate sees it (not an object).
-    return [{ index, name, ref: appRef(index, name), policyText: policy === undefined ? undefined : JSON.stringify(policy), fields: app }];
+    // As POLICY: a table, or the document as JSON text.
+    return [{ index, name, ref: appRef(index, name), policyText: policy === undefined ? undefined : typeof policy === "string" ? policy : JSON.stringify(policy), fields: app }];
   });
 }
 

@@ -6,7 +6,7 @@
  */
 import * as z from "zod/mini";
 import { originProblem } from "../cors.ts";
-import { compilePolicy, PolicySchema, type CompiledPolicy } from "../policy/index.ts";
+import { compilePolicy, type CompiledPolicy, type PolicyDocument } from "../policy/index.ts";
 import { compilePathGlob, policyPath } from "../policy/match.ts";
 import { list, PathGlob } from "../policy/schema.ts";
 
@@ -44,7 +44,6 @@ export const APP_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 /** Why a host pattern is refused, or undefined. A host is matched without its port. */
 function hostProblem(host: string): string | undefined {
   const bare = host.startsWith("*.") ? host.slice(2) : host;
-  if (bare !== bare.toLowerCase()) return "must be lower case (hosts are matched regardless of case)";
   if (bare.includes("*")) return "may have '*' only as a whole first label ('*.tools.example.com')";
   if (!/^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/.test(bare)) {
     return "must be a host name without scheme, port or path, e.g. api.example.com or *.tools.example.com";
@@ -81,16 +80,20 @@ export interface AppFieldSchemas {
   claim: z.ZodMiniType<string>;
   originTimeoutMs: z.ZodMiniType<number>;
   tokenMaxAgeSeconds: z.ZodMiniType<number>;
+  /** As POLICY: a table, or the same document as JSON text. */
+  policy: z.ZodMiniType<PolicyDocument>;
 }
 
 export function appSchema(fields: AppFieldSchemas) {
   return z.strictObject({
     name: z.string().check(z.regex(APP_NAME, { error: "must be 1 to 64 letters, digits, '.', '_' or '-'" })),
-    hosts: list(checked(255, hostProblem), 100, "must not be empty: an app serves at least one host"),
+    // Host names are case-insensitive: kept in lower case, so `API.example.com` and the
+    // request's `api.example.com` are one host, and two spellings of one host are one route.
+    hosts: list(z.pipe(z.pipe(z.string(), z.transform((host: string) => host.toLowerCase())), checked(255, hostProblem)), 100, "must not be empty: an app serves at least one host"),
     pathPrefix: z.optional(checked(1024, prefixProblem)),
     audience: fields.audience,
     originUrl: fields.originUrl,
-    policy: PolicySchema.check(
+    policy: fields.policy.check(
       z.superRefine((doc, ctx) => {
         if (doc.admins !== undefined) ctx.addIssue({ code: "custom", path: ["admins"], message: "is not allowed in an app's policy: name the gate's admins in ADMINS" });
       }),

@@ -17,7 +17,8 @@ import { forwardAuth } from "./handlers/forward-auth.ts";
 import { forwardPublic, proxy } from "./handlers/proxy.ts";
 import { rpcVerify, type RpcVerdict } from "./handlers/rpc.ts";
 import { whoami } from "./handlers/whoami.ts";
-import { classify, type Route } from "./routes.ts";
+import type { AppConfig } from "./apps.ts";
+import { APP_AMBIGUOUS_DETAIL, classify, NO_APP_DETAIL, type Route } from "./routes.ts";
 import { configFor, GateState, type GateAppOptions, type Runtime } from "./runtime.ts";
 
 export type { GateAppOptions, RpcVerdict };
@@ -85,27 +86,28 @@ async function handle(
   switch (route.kind) {
     case "health":
       decision.served("health");
+      named(decision, route.ready, route.app, env);
       return healthResponse(route.ready);
     case "misconfigured": {
       logMisconfiguration(route.failure, decision.requestId);
-      // The audience may itself be what is wrong; the data point is still written, under what there is.
-      decision.sink = { metrics: metricsDataset(env?.METRICS), audience: typeof env?.AUDIENCE === "string" ? env.AUDIENCE : "" };
+      named(decision, route.failure, undefined, env);
       const problem = new GateProblem("misconfigured", `The gate's configuration is invalid (${route.failure.settings.join(", ") || "the environment"}); its logs say why.`);
       decision.finish({ status: problem.status, error: problem, settings: route.failure.settings });
       return problem.getResponse();
     }
     case "noApp":
+      named(decision, ready, undefined, env);
       // Rule `appByHost`: no token is read, KV is not touched, STS is not called.
-      throw new GateProblem("no_app", "No app of this gate serves this host and path.");
+      throw new GateProblem("no_app", NO_APP_DETAIL);
     case "appAmbiguous":
-      throw new GateProblem("app_ambiguous", "The path could be read under another app's path prefix (an escape, ';', '//', letter case or a trailing dot); send it as the app's own path.");
+      named(decision, ready, route.app, env);
+      throw new GateProblem("app_ambiguous", APP_AMBIGUOUS_DETAIL);
     default:
       break;
   }
   const runtime = ready as Runtime;
   const app = runtime.of(route.app);
-  decision.app = route.app.name;
-  decision.sink = { metrics: runtime.config.metrics, audience: route.app.audience };
+  named(decision, runtime, route.app, env);
   const ctx = new RequestContext(request, url, runtime, decision, execution);
   switch (route.kind) {
     case "jwks":
@@ -125,5 +127,19 @@ async function handle(
       return forwardPublic(ctx, app);
     case "proxy":
       return proxy(ctx, app);
+  }
+}
+
+/**
+ * The app a decision is about (null when none serves the request), and where its data point
+ * goes: every request the gate decides on has a line naming its app, and a data point.
+ */
+function named(decision: Decision, ready: Runtime | Misconfiguration, app: AppConfig | undefined, env: GateEnv | undefined): void {
+  decision.app = app?.name ?? null;
+  if (ready instanceof Misconfiguration) {
+    // The audience may itself be what is wrong; the data point is still written, under what there is.
+    decision.sink = { metrics: metricsDataset(env?.METRICS), audience: typeof env?.AUDIENCE === "string" ? env.AUDIENCE : "" };
+  } else {
+    decision.sink = { metrics: ready.config.metrics, audience: app?.audience ?? "" };
   }
 }

@@ -23,11 +23,12 @@ export const VERIFY_PATH = `${GATE_PREFIX}/verify`;
 export type Route =
   /** An invalid configuration, or development wiring addressed by another host. */
   | { kind: "misconfigured"; failure: Misconfiguration }
-  | { kind: "health"; ready: Runtime | Misconfiguration }
+  /** `app`: the app that serves the host, when the gate is ready and one does (named in the line). */
+  | { kind: "health"; ready: Runtime | Misconfiguration; app: AppConfig | undefined }
   /** No app serves the host and path: 404 no_app, before any token work. */
   | { kind: "noApp" }
   /** A lenient origin would read the path as another app's: 400 app_ambiguous, before any token work. */
-  | { kind: "appAmbiguous" }
+  | { kind: "appAmbiguous"; app: AppConfig }
   | { kind: "jwks"; app: AppConfig }
   /** Under /.well-known/sts-gate/: the admin API, or 404/405. Never forwarded. */
   | { kind: "gate"; app: AppConfig }
@@ -67,12 +68,12 @@ export function classify(request: Request, url: URL, prepared: Runtime | Misconf
   const readOnly = request.method === "GET" || request.method === "HEAD";
   const ready = readiness(prepared, hostname);
   // Health answers on any host, misconfigured or not: it is how an operator learns which.
-  if (pathname === HEALTH_PATH && readOnly) return { kind: "health", ready };
+  if (pathname === HEALTH_PATH && readOnly) return { kind: "health", ready, app: ready instanceof Misconfiguration ? undefined : hostApp(ready.config.apps, hostname, pathname) };
   if (ready instanceof Misconfiguration) return { kind: "misconfigured", failure: ready };
   const apps = ready.config.apps;
   // Rule `gatePrefix`: the gate's own paths, in every spelling, on every host an app serves.
   if ((pathname === JWKS_PATH && readOnly) || mayBeGatePath(pathname)) {
-    const app = matchApp(apps, hostname, pathname) ?? appsForHost(apps, hostname)[0];
+    const app = hostApp(apps, hostname, pathname);
     if (pathname === JWKS_PATH && readOnly) return app === undefined ? { kind: "noApp" } : { kind: "jwks", app };
     if (isGatePath(pathname)) {
       if (app === undefined) return { kind: "noApp" };
@@ -84,13 +85,39 @@ export function classify(request: Request, url: URL, prepared: Runtime | Misconf
       return { kind: "gate", app };
     }
   }
-  // Rule `appByHost` (ATTACKS #26): the URL the runtime saw, never a header.
-  const app = matchApp(apps, hostname, pathname);
-  if (app === undefined) return { kind: "noApp" };
-  if (appIsAmbiguous(apps, hostname, pathname, app, foldPath)) return { kind: "appAmbiguous" };
+  const chosen = chooseApp(apps, hostname, pathname);
+  if (chosen.kind !== "app") return chosen;
+  const { app } = chosen;
   const origin = admittedOrigin(request.headers, app.corsAllowedOrigins);
   if (isPreflight(request, origin)) return { kind: "preflight", app, origin };
   // Rule `publicPathsStrict` (ATTACKS #30).
   if (app.publicPaths.some((matches) => matches(pathname))) return { kind: "public", app };
   return { kind: "proxy", app };
+}
+
+/** What `no_app` and `app_ambiguous` tell the client, over HTTP and over RPC alike. */
+export const NO_APP_DETAIL = "No app of this gate serves this host and path.";
+export const APP_AMBIGUOUS_DETAIL =
+  "The path could be read under another app's path prefix (an escape, ';', '//', letter case or a trailing dot); send it as the app's own path.";
+
+export type AppChoice = { kind: "noApp" } | { kind: "appAmbiguous"; app: AppConfig } | { kind: "app"; app: AppConfig };
+
+/**
+ * Rule `appByHost` (ATTACKS #26): the app the URL the runtime saw picks, never a header; and
+ * rule `appByFoldedPath`: refused when a lenient origin could read the path as another app's.
+ * The one choice of an app, for requests over HTTP and for `StsGate.verify` alike.
+ */
+export function chooseApp(apps: readonly AppConfig[], hostname: string, pathname: string): AppChoice {
+  const app = matchApp(apps, hostname, pathname);
+  if (app === undefined) return { kind: "noApp" };
+  if (appIsAmbiguous(apps, hostname, pathname, app, foldPath)) return { kind: "appAmbiguous", app };
+  return { kind: "app", app };
+}
+
+/**
+ * The app whose hosts the gate's own paths (health, the JWKS, the admin API) answer on: the one
+ * the path picks, or else the host's first, since those paths lie under no app's prefix.
+ */
+function hostApp(apps: readonly AppConfig[], hostname: string, pathname: string): AppConfig | undefined {
+  return matchApp(apps, hostname, pathname) ?? appsForHost(apps, hostname)[0];
 }

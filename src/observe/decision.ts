@@ -51,8 +51,8 @@ export class Decision {
   private ownRoute: DecisionLog["route"];
   /** A public path, forwarded without verification. */
   private isPublic = false;
-  /** The app that serves the request, once known. */
-  app: string | undefined;
+  /** The app that serves the request, once known; null when none does. */
+  app: string | null = null;
   /** Forward-auth or RPC: decided for another party, nothing forwarded. */
   mode: DecisionLog["mode"];
   private written = false;

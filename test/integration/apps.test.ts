@@ -26,14 +26,19 @@ const APPS = [
 
 /** The test env with APPS instead of the single-app vars, STS counted and the origin recorded. */
 function appsEnv(overrides: Record<string, unknown> = {}) {
-  const calls = { sts: 0 };
+  const calls = { sts: 0, kv: 0 };
   const received: Request[] = [];
+  const points: AnalyticsEngineDataPoint[] = [];
+  const kv = env.IDENTITY_CACHE;
   const testEnv = {
     ...env,
     AUDIENCE: undefined,
     ORIGIN_URL: undefined,
     POLICY: undefined,
     APPS,
+    // Every KV call counted, still made.
+    IDENTITY_CACHE: new Proxy(kv, { get: (target, key) => (typeof target[key as keyof KVNamespace] === "function" ? (...args: unknown[]) => (calls.kv++, (target[key as keyof KVNamespace] as (...a: unknown[]) => unknown).apply(target, args)) : target[key as keyof KVNamespace]) }),
+    METRICS: { writeDataPoint: (point: AnalyticsEngineDataPoint) => void points.push(point) },
     STS: { fetch: (input: RequestInfo, init?: RequestInit) => (calls.sts++, env.STS.fetch(input, init)) },
     ORIGIN: {
       fetch: async (input: RequestInfo, init?: RequestInit) => {
@@ -43,7 +48,7 @@ function appsEnv(overrides: Record<string, unknown> = {}) {
     },
     ...overrides,
   };
-  return { env: testEnv, calls, received };
+  return { env: testEnv, calls, received, points };
 }
 
 async function send(testEnv: object, url: string, init: RequestInit = {}) {
@@ -75,15 +80,28 @@ describe("which app serves a request", () => {
     ["an unknown host", "https://elsewhere.localhost/items"],
     ["two labels under a wildcard", "https://a.b.tools.localhost/x"],
     ["the wildcard's own domain", "https://tools.localhost/x"],
-  ])("%s: 404 no_app, no token read, no STS call, nothing forwarded", async (_why, url) => {
-    const { env: testEnv, calls, received } = appsEnv();
+  ])("%s: 404 no_app, no token read, KV untouched, no STS call, nothing forwarded", async (_why, url) => {
+    const { env: testEnv, calls, received, points } = appsEnv();
     const { result: res, decisions } = await linesDuring(() => send(testEnv, url, { headers: { authorization: "Bearer junk" } }));
     expect(res.status).toBe(404);
     expect(await problemCode(res)).toBe("no_app");
-    expect(calls.sts).toBe(0);
+    expect(calls).toEqual({ sts: 0, kv: 0 });
     expect(received).toEqual([]);
-    expect(decisions).toEqual([expect.objectContaining({ status: 404, code: "no_app", outcome: "deny" })]);
+    // The line has `app` too, null: no app served the request.
+    expect(decisions).toEqual([expect.objectContaining({ status: 404, code: "no_app", outcome: "deny", app: null })]);
     expect(decisions[0]).not.toHaveProperty("accessKeyId");
+    // And a data point, under no audience and no app.
+    expect(points).toHaveLength(1);
+    expect(points[0]!.indexes).toEqual([""]);
+    expect(points[0]!.blobs).toEqual(["deny", "no_app", "", "", "GET", "", "", "", ""]);
+  });
+
+  it("a host's configured spelling does not matter: hosts are case-insensitive in APPS too", async () => {
+    const mixed = APPS.map((a) => (a.name === "api" ? { ...a, hosts: ["API.LocalHost"] } : a));
+    const { env: testEnv, received } = appsEnv({ APPS: mixed });
+    const res = await send(testEnv, "https://api.localhost/items", { headers: await as("alice", "api-aud") });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(received.map((r) => r.url)).toEqual(["http://api.internal/v1/items"]);
   });
 
   it("routes by the URL the runtime saw, never by X-Forwarded-Host or Forwarded", async () => {
@@ -104,10 +122,17 @@ describe("appByFoldedPath: a spelling of another app's prefix is refused (ATTACK
       const res = await send(testEnv, `https://api.localhost${path}`, { headers: await as("alice", "api-aud") });
       expect(res.status).toBe(400);
       expect(await problemCode(res)).toBe("app_ambiguous");
-      expect(calls.sts).toBe(0);
+      expect(calls).toEqual({ sts: 0, kv: 0 });
       expect(received).toEqual([]);
     },
   );
+
+  it("the refusal's line and data point name the app the host and path picked", async () => {
+    const { env: testEnv, points } = appsEnv();
+    const { decisions } = await linesDuring(() => send(testEnv, "https://api.localhost/DOCS/guide"));
+    expect(decisions).toEqual([expect.objectContaining({ code: "app_ambiguous", app: "api" })]);
+    expect(points.map((p) => [p.indexes, p.blobs![8]])).toEqual([[["api-aud"], "api"]]);
+  });
 
   it.each([["/Reports/q1", "reports-aud", "alice"], ["/docs/Guide.PDF", "docs-aud", "deployer"], ["/Items/42", "api-aud", "alice"], ["/a%20b", "api-aud", "alice"], ["/docs/%C3%A9t%C3%A9", "docs-aud", "deployer"]])(
     "%s reads as the same app either way: served",
@@ -154,6 +179,55 @@ describe("each app keeps its own audience and policy", () => {
     await expect(api).resolves.toMatchObject({ arn: ALICE });
     // One app's assertion is not another's: the issuer differs.
     await expect(verifyCaller(received[0]!, { jwks: { keys: jwks.keys }, issuer: "urn:sts-gate:api-aud", audience: "urn:tools" })).rejects.toMatchObject({ code: "assertion_wrong_issuer" });
+  });
+
+  it("every decision line names its app: health on an app's host, and on a host no app serves", async () => {
+    const { env: testEnv } = appsEnv();
+    const { decisions } = await linesDuring(async () => {
+      await send(testEnv, "https://api.localhost/.well-known/sts-gate/health");
+      await send(testEnv, "https://elsewhere.localhost/.well-known/sts-gate/health");
+      await send(testEnv, "https://a.tools.localhost/.well-known/jwks.json");
+    });
+    expect(decisions.map((d) => [d.route, d.app])).toEqual([["health", "api"], ["health", null], ["jwks", "tools"]]);
+  });
+
+  it("an app's policy may be JSON text, as POLICY may", async () => {
+    const asText = APPS.map((a) => ({ ...a, policy: JSON.stringify(a.policy) }));
+    const { env: testEnv } = appsEnv({ APPS: asText });
+    expect((await send(testEnv, "https://api.localhost/items", { headers: await as("alice", "api-aud") })).status).toBe(200);
+    expect((await send(testEnv, "https://api.localhost/items", { headers: await as("deployer", "api-aud") })).status).toBe(403);
+  });
+
+  it("per-app corsAllowedOrigins: a page on the app's own allowed origin only", async () => {
+    const withCors = APPS.map((a) => (a.name === "docs" ? { ...a, corsAllowedOrigins: ["https://docs.example"] } : a));
+    const { env: testEnv } = appsEnv({ APPS: withCors });
+    const headers = { ...(await as("deployer", "docs-aud")), origin: "https://docs.example" };
+    const atDocs = await send(testEnv, "https://api.localhost/docs/x", { headers });
+    expect(atDocs.headers.get("access-control-allow-origin")).toBe("https://docs.example");
+    const atApi = await send(testEnv, "https://api.localhost/x", { headers: { ...(await as("alice", "api-aud")), origin: "https://docs.example" } });
+    expect(atApi.status).toBe(200);
+    expect(atApi.headers.get("access-control-allow-origin")).toBeNull();
+    const preflight = await send(testEnv, "https://api.localhost/docs/x", { method: "OPTIONS", headers: { origin: "https://docs.example", "access-control-request-method": "POST" } });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("https://docs.example");
+  });
+
+  it("per-app originTimeoutMs: a slow origin is 504 origin_timeout at that app's deadline", async () => {
+    const quick = APPS.map((a) => (a.name === "api" ? { ...a, originTimeoutMs: 100 } : a));
+    const never = { fetch: () => new Promise<Response>(() => {}) };
+    const { env: testEnv } = appsEnv({ APPS: quick, ORIGIN: never });
+    const res = await send(testEnv, "https://api.localhost/items", { headers: await as("alice", "api-aud") });
+    expect(res.status).toBe(504);
+    expect(await problemCode(res)).toBe("origin_timeout");
+  });
+
+  it("the gate's own paths answer on a host whose only app has a path prefix", async () => {
+    const prefixed = [...APPS, { name: "wiki", hosts: ["wiki.localhost"], pathPrefix: "/wiki", audience: "wiki-aud", originUrl: "http://wiki.internal", policy: { allow: [ALICE] } }];
+    const { env: testEnv } = appsEnv({ APPS: prefixed, ADMINS: [ALICE] });
+    expect((await send(testEnv, "https://wiki.localhost/.well-known/jwks.json")).status).toBe(200);
+    const listed = await send(testEnv, `https://wiki.localhost${REVOCATIONS_PATH}`, { headers: await as("alice", "wiki-aud") });
+    expect(listed.status, await listed.clone().text()).toBe(200);
+    expect((await send(testEnv, "https://wiki.localhost/elsewhere")).status).toBe(404);
   });
 
   it("the JWKS is served on every app's hosts, and on no other", async () => {
@@ -208,6 +282,18 @@ describe("public paths (ATTACKS #30)", () => {
     expect(received).toEqual([]);
   });
 
+  it("the origin's prefix boundary holds on a public path", async () => {
+    const withPublic = APPS.map((a) => (a.name === "api" ? { ...a, publicPaths: ["/status/**"] } : a));
+    const { env: testEnv, received } = appsEnv({ APPS: withPublic });
+    const served = await send(testEnv, "https://api.localhost/status/live");
+    expect(served.status).toBe(200);
+    for (const path of ["/status/..%2f..%2fadmin", "/status/%2e%2e/%2e%2e/admin", "/status/..%5c..%5cadmin"]) {
+      const res = await send(testEnv, `https://api.localhost${path}`);
+      expect(res.status, path).toBeGreaterThanOrEqual(400);
+    }
+    expect(received.map((r) => r.url)).toEqual(["http://api.internal/v1/status/live"]);
+  });
+
   it("a public path still refuses the method-override parameter", async () => {
     const { env: testEnv, received } = appsEnv();
     const res = await send(testEnv, "https://api.localhost/docs/health?_method=DELETE", { method: "POST", body: "x" });
@@ -249,6 +335,7 @@ describe("invalid APPS configurations are refused like an invalid POLICY", () =>
     ["two apps with one audience", { APPS: [app(), app({ name: "b", hosts: ["b.localhost"] })] }, /^APPS\[1\]\.audience: /],
     ["two apps with one host and pathPrefix", { APPS: [app(), app({ name: "b", audience: "b-aud" })] }, /^APPS\[1\]\.hosts\[0\]: /],
     ["an app with no hosts", { APPS: [app({ hosts: [] })] }, /^APPS\[0\]\.hosts: /],
+    ["two apps with one host in two spellings", { APPS: [app(), app({ name: "b", audience: "b-aud", hosts: ["A.LocalHost"] })] }, /^APPS\[1\]\.hosts\[0\]: /],
     ["an app policy with admins", { APPS: [app({ policy: { allow: [ALICE], admins: [ALICE] } })] }, /^APPS\[0\]\.policy\.admins: /],
     ["APPS beside ORIGIN_URL", { APPS: [app()], ORIGIN_URL: "https://x.internal" }, /^APPS: .*ORIGIN_URL/],
     ["APPS beside AUDIENCE", { APPS: [app()], AUDIENCE: "x" }, /^APPS: .*AUDIENCE/],
@@ -303,5 +390,10 @@ describe("without APPS, the single-app vars work as before", () => {
     const { decisions, result } = await linesDuring(async () => send(env, "https://localhost/x", { headers: bearer(await mintToken("alice")) }));
     expect(result.status).toBe(200);
     expect(decisions).toEqual([expect.objectContaining({ app: "default", outcome: "allow" })]);
+  });
+
+  it("its health line names the default app too", async () => {
+    const { decisions } = await linesDuring(() => send(env, "https://localhost/.well-known/sts-gate/health"));
+    expect(decisions).toEqual([expect.objectContaining({ route: "health", app: "default" })]);
   });
 });

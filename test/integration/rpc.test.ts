@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from "vitest";
 import { createGateApp } from "../../src/gate/dispatch";
 import { logLines, revoke, adminEnv, clearRevocations, DEPLOYER_KEY, DEPLOYER_SESSION } from "../support/revocation";
 import { bearer, mintToken } from "../support/tokens";
+import { linesDuring } from "../support/gate";
 
 /**
  * The `StsGate` entrypoint (issue 21): another Worker (test/rpc-caller) binds it through a real
@@ -67,6 +68,22 @@ describe("StsGate.verify: the same verifier and policy as over HTTP", () => {
     const headers = bearer(await mintToken("alice", { audience: "a-aud" }));
     expect(await gate.verify(new Request("https://a.localhost/x", { headers }), appsEnv)).toMatchObject({ allowed: true });
     expect(await gate.verify(new Request("https://b.localhost/x", { headers }), appsEnv)).toMatchObject({ allowed: false, status: 404, code: "no_app" });
+  });
+
+  it("chooses the app as over HTTP: another app's prefix in a lenient spelling is app_ambiguous, and each line names its app", async () => {
+    const APPS = [
+      { name: "a", hosts: ["a.localhost"], audience: "a-aud", originUrl: "http://a.internal", policy: { allow: [ALICE] } },
+      { name: "docs", hosts: ["a.localhost"], pathPrefix: "/docs", audience: "docs-aud", originUrl: "http://docs.internal", policy: { allow: [ALICE] } },
+    ];
+    const appsEnv = { ...env, AUDIENCE: undefined, ORIGIN_URL: undefined, POLICY: undefined, APPS };
+    const gate = createGateApp();
+    const headers = bearer(await mintToken("alice", { audience: "a-aud" }));
+    const { result, decisions } = await linesDuring(async () => [
+      await gate.verify(new Request("https://a.localhost/DOCS/x", { headers }), appsEnv),
+      await gate.verify(new Request("https://b.localhost/x", { headers }), appsEnv),
+    ]);
+    expect(result[0]).toMatchObject({ allowed: false, status: 400, code: "app_ambiguous" });
+    expect(decisions.map((d) => [d.code, d.app])).toEqual([["app_ambiguous", "a"], ["no_app", null]]);
   });
 
   it("never throws: a misconfigured gate and a broken STS resolve to refusals", async () => {

@@ -10,8 +10,7 @@ import { errorName, log } from "../../log.ts";
 import { Decision, requestIdFrom } from "../../observe/decision.ts";
 import { logMisconfiguration, Misconfiguration } from "../../observe/misconfigured.ts";
 import { refusalOf } from "../../problem.ts";
-import { matchApp } from "../apps.ts";
-import { readiness } from "../routes.ts";
+import { APP_AMBIGUOUS_DETAIL, chooseApp, NO_APP_DETAIL, readiness } from "../routes.ts";
 import type { Runtime } from "../runtime.ts";
 import { RequestContext } from "./context.ts";
 import { identityBody, type WhoamiBody } from "./whoami.ts";
@@ -40,13 +39,15 @@ export async function rpcVerify(request: Request, prepared: Runtime | Misconfigu
       decision.finish({ status: problem.status, settings: ready.settings, error: problem });
       return refusal(problem.code, problem.detail);
     }
-    // Rule `appByHost`: the request's own host and path pick the app, as over HTTP.
-    const config = matchApp(ready.config.apps, url.hostname, url.pathname);
-    if (config === undefined) throw new GateError("no_app", "No app of this gate serves this host and path.");
-    const app = ready.of(config);
     decision.logAllowed = ready.config.logAllowed;
-    decision.app = config.name;
-    decision.sink = { metrics: ready.config.metrics, audience: config.audience };
+    // The request's own host and path pick the app, by the same choice as over HTTP.
+    const chosen = chooseApp(ready.config.apps, url.hostname, url.pathname);
+    decision.app = chosen.kind === "noApp" ? null : chosen.app.name;
+    decision.sink = { metrics: ready.config.metrics, audience: chosen.kind === "noApp" ? "" : chosen.app.audience };
+    if (chosen.kind === "noApp") throw new GateError("no_app", NO_APP_DETAIL);
+    if (chosen.kind === "appAmbiguous") throw new GateError("app_ambiguous", APP_AMBIGUOUS_DETAIL);
+    const config = chosen.app;
+    const app = ready.of(config);
     const ctx = new RequestContext(request, url, ready, decision, execution);
     const caller = await authorize(app.verifier, config.policy, ctx.authorizeRequest(), decision);
     decision.finish({ status: 200 });

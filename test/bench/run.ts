@@ -155,7 +155,7 @@ const SCENARIOS: Scenario[] = [
   { key: "baseline", label: "baseline: pass-through proxy", worker: "proxy", pool: "memory", expect: "none" },
   { key: "memory", label: "gate, token in the isolate cache", worker: "gate", pool: "memory", expect: "memory" },
   // Issue 20: 50 apps on one host, the request for the last one configured; its ratio is to the single-app hit.
-  { key: "memory-apps50", label: "gate, 50 apps, isolate cache (the last app)", worker: "gate-apps50", pool: "memory", expect: "memory" },
+  { key: "memory-apps50", label: "isolate-cache hit, 50 apps (the request for the last app)", worker: "gate-apps50", pool: "memory", expect: "memory" },
   // Issue 20: the operator's switch for high volume, LOG_ALLOWED="false": the same hit without its allow line.
   { key: "memory-quiet", label: "gate, isolate cache, LOG_ALLOWED=false", worker: "gate-quiet", pool: "memory", expect: "quiet" },
   // Issue 21: forward-auth answers a fronting proxy at /.well-known/sts-gate/verify; nothing is forwarded.

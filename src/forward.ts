@@ -3,7 +3,7 @@ import { withDeadline } from "./deadline.ts";
 import { checkNoMethodOverride } from "./edge/method-override.ts";
 import { checkOriginPath } from "./edge/path-boundary.ts";
 import { hygienicHeaders, type ClientFacts } from "./edge/header-hygiene.ts";
-import { requestTarget } from "./origin/claims.ts";
+import { ASSERTION_HEADER, requestTarget } from "./origin/claims.ts";
 import { errorName, log } from "./log.ts";
 import { REQUEST_ID_HEADER } from "./observe/decision.ts";
 import { GateError } from "./errors.ts";
@@ -21,8 +21,8 @@ export const CALLER_HEADERS = {
   /** An IAM Identity Center session only: its permission set, and the person (their Identity Center user name). */
   permissionSet: "X-Caller-Permission-Set",
   user: "X-Caller-User",
-  /** The signed assertion (a JWT) of all of the above, bound to this request. */
-  assertion: "X-Caller-Assertion",
+  /** The signed assertion (a JWT) of all of the above, bound to this request: the origin contract's header. */
+  assertion: ASSERTION_HEADER,
 } as const;
 
 export const DEFAULT_ORIGIN_TIMEOUT_MS = 30_000;

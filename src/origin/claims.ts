@@ -2,7 +2,8 @@ import { PRINCIPAL_TYPES } from "../protocol.ts";
 /**
  * The wire contract between the gate and its origins: the header, the JWT type and the claims.
  * The gate's signer (`src/assertion/`) and the origin's verifier (`src/origin/`) both import it,
- * so the two cannot drift. No imports: it runs anywhere.
+ * so the two cannot drift; so does `CALLER_HEADERS` in src/forward.ts. Its one import is the
+ * protocol's list of principal types: it runs anywhere.
  */
 
 /** The request header that carries the assertion from the gate to the origin. */

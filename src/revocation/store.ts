@@ -1,13 +1,7 @@
-import { KV_MIN_TTL_SECONDS } from "../verify/kv-store.ts";
+import { KV_MIN_TTL_SECONDS, REVOCATION_PREFIX } from "../storage/keys.ts";
 import { activeOf, RevocationEntrySchema, SELECTORS, type RevocationEntry } from "./entry.ts";
 import type { ActiveRevocation } from "./match.ts";
 
-/**
- * Rule `revocationPerEntryKey`: one KV key per entry under its own prefix, written once and
- * deleted once. Two revocations made at the same moment are two keys, so neither can overwrite
- * the other (there is no shared list to read, modify and write back).
- */
-export const REVOCATION_PREFIX = "rev:v1:";
 /** An entry expiring later than this gets no KV expiration (the gate still checks its expiresAt); delete it by hand. */
 const MAX_KV_EXPIRATION_MS = 366 * 24 * 3600 * 1000;
 /** Bounds one refresh: 20 pages of 1000 keys. */
@@ -24,6 +18,11 @@ interface Marker {
   e?: number;
 }
 
+/**
+ * Rule `revocationPerEntryKey`: one KV key per entry under its own prefix (storage/keys.ts),
+ * written once and deleted once. Two revocations made at the same moment are two keys, so
+ * neither can overwrite the other (there is no shared list to read, modify and write back).
+ */
 export class RevocationStore {
   constructor(private readonly kv: KVNamespace) {}
 

@@ -9,11 +9,11 @@ export { AUDIENCE_HEADER };
 export const DEFAULT_STS_TIMEOUT_MS = 5000;
 export const MAX_STS_BODY_BYTES = 64 * 1024;
 
-export type Fetcher = (request: Request) => Promise<Response>;
+export type StsFetch = (request: Request) => Promise<Response>;
 
 export interface StsExchangeOptions {
   audience: string;
-  fetch: Fetcher;
+  fetch: StsFetch;
   timeoutMs: number;
 }
 

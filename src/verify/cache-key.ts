@@ -1,4 +1,5 @@
 import { sha256Hex } from "../digest.ts";
+import { IDENTITY_PREFIX } from "../storage/keys.ts";
 
 /**
  * Rule `cacheKeyHasAudience`: SHA-256 over the audience and the token. The token itself is
@@ -6,5 +7,5 @@ import { sha256Hex } from "../digest.ts";
  * another audience, sharing the namespace, is never a hit here.
  */
 export async function cacheKey(audience: string, token: string): Promise<string> {
-  return `id:v1:${await sha256Hex(`sts-gate/v1\n${audience}\n${token}`)}`;
+  return `${IDENTITY_PREFIX}${await sha256Hex(`sts-gate/v1\n${audience}\n${token}`)}`;
 }

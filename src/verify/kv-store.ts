@@ -2,10 +2,9 @@ import { withDeadline } from "../deadline.ts";
 import { identityFromSts, type CallerIdentity, type StsAnswer } from "../identity.ts";
 import { log } from "../log.ts";
 import { GateError } from "../errors.ts";
+import { KV_MIN_TTL_SECONDS } from "../storage/keys.ts";
 import type { ValidatedToken } from "../token/validate.ts";
 
-/** KV refuses an expiration less than 60 s ahead; such an entry is not stored at all. */
-export const KV_MIN_TTL_SECONDS = 60;
 export const KV_TIMEOUT_MS = 1000;
 
 interface KvEntry {

@@ -1,7 +1,7 @@
 import { identityFromSts } from "../identity.ts";
 import { GateError } from "../errors.ts";
 import type { RevocationFacts } from "../revocation/match.ts";
-import { DEFAULT_STS_TIMEOUT_MS, exchangeWithSts, type Fetcher as StsFetch } from "../sts/exchange.ts";
+import { DEFAULT_STS_TIMEOUT_MS, exchangeWithSts, type StsFetch } from "../sts/exchange.ts";
 import { bearerToken } from "../token/bearer.ts";
 import { checkAge, TOKEN_LIFETIME_MS, validateToken, type ValidatedToken } from "../token/validate.ts";
 import { cacheKey } from "./cache-key.ts";

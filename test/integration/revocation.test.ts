@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { REVOCATIONS_PATH } from "../../src/revocation/paths";
 import { REVOCATION_REFRESH_MS } from "../../src/revocation/snapshot";
-import { REVOCATION_PREFIX } from "../../src/revocation/store";
+import { REVOCATION_PREFIX } from "../../src/storage/keys";
 import { clock } from "../support/clock";
 import { stsCallsFor } from "../support/emulator";
 import {

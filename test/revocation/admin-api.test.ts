@@ -5,7 +5,8 @@ import { handleAdminRequest, MAX_ADMIN_BODY_BYTES, refusedRouteResponse, routeGa
 import type { RevocationEntry } from "../../src/revocation/entry";
 import { REVOCATIONS_PATH } from "../../src/revocation/paths";
 import { RevocationSnapshot } from "../../src/revocation/snapshot";
-import { REVOCATION_PREFIX, RevocationStore } from "../../src/revocation/store";
+import { RevocationStore } from "../../src/revocation/store";
+import { REVOCATION_PREFIX } from "../../src/storage/keys";
 import { clock } from "../support/clock";
 import { captureLog } from "../support/gate";
 

@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { GateError } from "../../src/errors";
 import type { RevocationEntry } from "../../src/revocation/entry";
 import { LOCAL_WRITE_MEMORY_MS, REVOCATION_MAX_STALE_MS, REVOCATION_REFRESH_MS, RevocationSnapshot } from "../../src/revocation/snapshot";
-import { REVOCATION_PREFIX, RevocationStore } from "../../src/revocation/store";
+import { RevocationStore } from "../../src/revocation/store";
+import { REVOCATION_PREFIX } from "../../src/storage/keys";
 import { clock } from "../support/clock";
 
 /** A snapshot over a store on the real KV namespace; each test removes the keys it wrote, and only those. */

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RevocationEntry } from "../../src/revocation/entry";
-import { REVOCATION_PREFIX, RevocationStore } from "../../src/revocation/store";
-import { KV_MIN_TTL_SECONDS } from "../../src/verify/kv-store";
+import { RevocationStore } from "../../src/revocation/store";
+import { KV_MIN_TTL_SECONDS, REVOCATION_PREFIX } from "../../src/storage/keys";
 
 /** The store on the test gate's real KV namespace; each test removes the keys it wrote, and only those. */
 const written: string[] = [];

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { createGateApp, type GateAppOptions } from "../../src/gate/dispatch";
 import { REVOCATIONS_PATH } from "../../src/revocation/paths";
-import { REVOCATION_PREFIX } from "../../src/revocation/store";
+import { REVOCATION_PREFIX } from "../../src/storage/keys";
 import { logLines as logLinesOf, through, type LogLine } from "./gate";
 import { bearer, mintToken } from "./tokens";
 

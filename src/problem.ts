@@ -1,5 +1,4 @@
 import { HTTPException } from "hono/http-exception";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 import { GateError, PROBLEMS, type ProblemCode } from "./errors.ts";
 import { errorName, log } from "./log.ts";

@@ -104,6 +104,11 @@ export function firstLine(error: unknown): string {
   return text.split(/\r?\n/).find((l) => l.trim() !== "")?.trim() ?? "unknown error";
 }
 
+/** A library's sentence as the middle of a CLI line: "Expected …" becomes "expected …" (an acronym stays). */
+export function lowerFirst(text: string): string {
+  return text.replace(/^[A-Z](?![A-Z])/, (c) => c.toLowerCase());
+}
+
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === "" ? undefined : value;
 }

@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { checkAudience, createToken, resolveStsEndpoint, StsGateClientError } from "../client/token.ts";
 import { parseRevocationRequest, type RevocationEntry } from "../revocation/entry.ts";
 import { REVOCATIONS_PATH } from "../revocation/paths.ts";
-import { CALLER_OPTIONS, CliError, firstLine, loadCredentials, resolveAwsSettings } from "./aws-config.ts";
+import { CALLER_OPTIONS, CliError, firstLine, loadCredentials, lowerFirst, resolveAwsSettings } from "./aws-config.ts";
 
 export const REVOCATION_COMMANDS = ["revoke", "revocations", "unrevoke"] as const;
 export type RevocationCommand = (typeof REVOCATION_COMMANDS)[number];
@@ -249,8 +249,4 @@ function parse(command: RevocationCommand, args: string[]): { values: Values; po
 function str(values: Values, name: string): string | undefined {
   const v = values[name];
   return typeof v === "string" ? v : undefined;
-}
-
-function lowerFirst(text: string): string {
-  return text.replace(/^[A-Z](?![A-Z])/, (c) => c.toLowerCase());
 }

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { checkAudience, createToken, resolveStsEndpoint, StsGateClientError, type GateToken } from "../client/token.ts";
-import { CALLER_OPTIONS, CliError, firstLine, loadCredentials, resolveAwsSettings } from "./aws-config.ts";
+import { CALLER_OPTIONS, CliError, firstLine, loadCredentials, lowerFirst, resolveAwsSettings } from "./aws-config.ts";
 import { allowedOrigin, identifyWithSts, loopbackListenAddress, PROXY_DEFAULT_HOST, PROXY_DEFAULT_PORT, proxyGateUrl, startProxy } from "./proxy.ts";
 import { isRevocationCommand, revocationCommand } from "./revoke.ts";
 import { runDoctor } from "./doctor.ts";
@@ -374,10 +374,6 @@ function parse(command: string, args: string[], options: OptionSpec): Values {
     const message = firstLine(error).replace(/\. To specify a positional.*$/, "");
     throw new CliError(`${lowerFirst(message)}; run 'sts-gate ${command} --help'`, 2);
   }
-}
-
-function lowerFirst(text: string): string {
-  return text.replace(/^[A-Z](?![A-Z])/, (c) => c.toLowerCase());
 }
 
 function stringFlag(values: Values, name: string): string | undefined {

@@ -1,6 +1,5 @@
 import type { CallerIdentity } from "../identity.ts";
 import type { PrincipalType } from "../protocol.ts";
-import { isGatePath } from "../revocation/paths.ts";
 import { compilePathGlob, policyPath } from "./match.ts";
 import { compileEntry, type CompiledEntry } from "./selector.ts";
 import { DEFAULT_PRINCIPAL_TYPES, SHORTHAND_RULE, type PolicyDocument } from "./schema.ts";

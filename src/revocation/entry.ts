@@ -1,5 +1,4 @@
 import * as z from "zod/mini";
-import type { ActiveRevocation } from "./match.ts";
 
 /**
  * A revocation entry: exactly one selector, a reason, an optional expiry, and what the gate
@@ -148,6 +147,14 @@ export function selectorOf(entry: RevocationRequest): { kind: SelectorKind; valu
     if (value !== undefined) return { kind, value };
   }
   throw new Error("a revocation entry without a selector");
+}
+
+/** What the request path needs of an entry: its selector and expiry (epoch ms). */
+export interface ActiveRevocation {
+  id: string;
+  kind: SelectorKind;
+  value: string;
+  expiresAt?: number;
 }
 
 /** What the request path needs of an entry. */

@@ -1,13 +1,5 @@
 import type { CallerIdentity } from "../identity.ts";
-import type { SelectorKind } from "./entry.ts";
-
-/** What the request path needs of an entry: its selector and expiry (epoch ms). */
-export interface ActiveRevocation {
-  id: string;
-  kind: SelectorKind;
-  value: string;
-  expiresAt?: number;
-}
+import type { ActiveRevocation } from "./entry.ts";
 
 /** What is known of a request: the token's access key always; the identity once resolved. */
 export interface RevocationFacts {

@@ -2,7 +2,8 @@ import { withDeadline } from "../deadline.ts";
 import { log } from "../log.ts";
 import { GateError } from "../errors.ts";
 import { activeOf, type RevocationEntry } from "./entry.ts";
-import { findRevocation, revokedDetail, type ActiveRevocation, type RevocationFacts } from "./match.ts";
+import type { ActiveRevocation } from "./entry.ts";
+import { findRevocation, revokedDetail, type RevocationFacts } from "./match.ts";
 import type { RevocationStore } from "./store.ts";
 
 /**

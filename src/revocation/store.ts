@@ -1,6 +1,5 @@
 import { KV_MIN_TTL_SECONDS, REVOCATION_PREFIX } from "../storage/keys.ts";
-import { activeOf, RevocationEntrySchema, SELECTORS, type RevocationEntry } from "./entry.ts";
-import type { ActiveRevocation } from "./match.ts";
+import { activeOf, RevocationEntrySchema, SELECTORS, type ActiveRevocation, type RevocationEntry } from "./entry.ts";
 
 /** An entry expiring later than this gets no KV expiration (the gate still checks its expiresAt); delete it by hand. */
 const MAX_KV_EXPIRATION_MS = 366 * 24 * 3600 * 1000;

@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, customFetch } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { generateAssertionKey, type AssertionKeyAlgorithm } from "../../src/assertion/generate";
-import { CallerVerificationError, verifyCaller } from "../../src/origin";
+import { verifyCaller } from "../../src/origin";
 import { logLines } from "../support/gate";
 import { bearer, mintToken } from "../support/tokens";
 import {

@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { CallerVerificationError, verifyCaller, type VerifiedCaller } from "../../src/origin";
+import { CallerVerificationError, verifyCaller } from "../../src/origin";
 import { type Echo } from "../support/gate";
 import { bearer, mintToken } from "../support/tokens";
 import {

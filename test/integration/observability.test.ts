@@ -10,8 +10,6 @@ import { stsCallsFor } from "../support/emulator";
 import { linesDuring, through } from "../support/gate";
 import { bearer, identity, mintToken, TEST_AUDIENCE } from "../support/tokens";
 
-type Line = Record<string, unknown>;
-
 /** The Worker itself, with its own env (wrangler.toml [env.test]). */
 function worker(path: string, init: RequestInit = {}): Promise<Response> {
   return exports.default.fetch(`https://localhost${path}`, init);

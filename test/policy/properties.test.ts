@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, it } from "vitest";
 import { identityFromSts } from "../../src/identity";
 import { compileArnPattern, compilePathGlob, compilePolicy, PARTITIONS, policyPath, PolicySchema, wildcardMatch } from "../../src/policy";
 

@@ -7,7 +7,6 @@ import {
   policyPath,
   PolicySchema,
   wildcardMatch,
-  type PolicyDocument,
 } from "../../src/policy";
 import { matcherWork } from "../../src/wildcard";
 import { COOKBOOK } from "../support/policy";

@@ -6,7 +6,7 @@ import { lookupStsEndpoint } from "../../src/sts-endpoints";
 import { createStsEmulator, IDENTITIES } from "../emulator/sts";
 import { captureLog, through } from "../support/gate";
 import { spiedKv } from "../support/kv";
-import { base64url, bearer, encodeToken, identity, presignUrl } from "../support/tokens";
+import { base64url, encodeToken, identity, presignUrl } from "../support/tokens";
 
 /**
  * Properties of the token path, through the Worker, with fixed seeds and bounded runs.

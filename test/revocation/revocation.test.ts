@@ -1,14 +1,10 @@
-import { env } from "cloudflare:workers";
-import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import type { CallerIdentity } from "../../src/identity";
 import { runPolicyCommand } from "../../src/cli/policy-command";
 import { checkPolicyText, compilePolicy, PolicySchema } from "../../src/policy";
-import { parseRevocationRequest } from "../../src/revocation/entry";
-import { findRevocation, type ActiveRevocation } from "../../src/revocation/match";
+import { parseRevocationRequest, type ActiveRevocation } from "../../src/revocation/entry";
+import { findRevocation } from "../../src/revocation/match";
 import { isGatePath } from "../../src/revocation/paths";
-import { RevocationSnapshot } from "../../src/revocation/snapshot";
-import { RevocationStore } from "../../src/revocation/store";
 
 const A = "111122223333";
 const NOW = Date.parse("2026-11-22T12:00:00Z");

@@ -4,6 +4,7 @@ import { PrivateJwkSchema, PublicJwkSchema } from "./assertion/keys.ts";
 import type { AssertionSettings } from "./assertion/signer.ts";
 import { CorsAllowedOriginsSchema } from "./cors.ts";
 import { formatIssuePath } from "./issue-path.ts";
+import { AUDIENCE_PATTERN } from "./protocol.ts";
 import { appSchema, checkAppList, compileApp, compilePublicPaths, DEFAULT_TOKEN_MAX_AGE_SECONDS, type AppConfig } from "./gate/apps.ts";
 import { compilePolicy, PolicySchema, type CompiledPolicy } from "./policy/index.ts";
 import { list, PrincipalEntrySchema } from "./policy/schema.ts";
@@ -137,7 +138,7 @@ const Policy = z.pipe(JsonText, PolicySchema);
 const ClaimString = z.string().check(z.regex(/^[\x21-\x7e]{1,1024}$/, { error: "must be 1 to 1024 visible ASCII characters" }));
 
 // Sent as the x-k8s-aws-id header value, so it must be a plain header-safe token.
-const Audience = z.string().check(z.regex(/^[\x21-\x7e]{1,256}$/, { error: "must be 1 to 256 visible ASCII characters" }));
+const Audience = z.string().check(z.regex(AUDIENCE_PATTERN, { error: "must be 1 to 256 visible ASCII characters" }));
 
 const OriginUrl = z.pipe(
   z.url({ protocol: /^https?$/, error: "must be an absolute http(s) URL" }),

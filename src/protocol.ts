@@ -37,6 +37,40 @@ export function encodeRfc3986(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
+/** The signed parts of a presigned GetCallerIdentity URL; the session token only for temporary credentials. */
+export interface PresignedParameters {
+  credential: string;
+  amzDate: string;
+  /** Absent in a token that carries no X-Amz-Expires (STS honours 15 minutes either way). */
+  expires: string | undefined;
+  signedHeaders: string;
+  securityToken: string | undefined;
+  signature: string;
+}
+
+/**
+ * The query of a presigned GetCallerIdentity URL, each value RFC 3986-encoded, in
+ * PARAMETER_ORDER: the client writes its tokens with it, and the gate rebuilds the upstream URL
+ * with it from the validated values (never from the token's own text).
+ */
+export function presignedQuery(p: PresignedParameters): string {
+  const values: Record<(typeof PARAMETER_ORDER)[number], string | undefined> = {
+    Action: "GetCallerIdentity",
+    Version: "2011-06-15",
+    "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
+    "X-Amz-Credential": p.credential,
+    "X-Amz-Date": p.amzDate,
+    "X-Amz-Expires": p.expires,
+    "X-Amz-SignedHeaders": p.signedHeaders,
+    "X-Amz-Security-Token": p.securityToken,
+    "X-Amz-Signature": p.signature,
+  };
+  return PARAMETER_ORDER.flatMap((name) => (values[name] === undefined ? [] : [`${name}=${encodeRfc3986(values[name])}`])).join("&");
+}
+
+/** An audience (the EKS cluster name a token is minted for): 1 to 256 visible ASCII characters. */
+export const AUDIENCE_PATTERN = /^[\x21-\x7e]{1,256}$/;
+
 /** Every principal type STS can answer with. */
 export const PRINCIPAL_TYPES = ["user", "assumed-role", "role", "federated-user", "root"] as const;
 export type PrincipalType = (typeof PRINCIPAL_TYPES)[number];

@@ -20,6 +20,7 @@ import { createToken, type AwsCredentials, type GateToken } from "../client/toke
 import { loopbackAddress, ownAddresses, proxyRefusal, TokenSource } from "./proxy-rules.ts";
 import { AUDIENCE_HEADER, TOKEN_PREFIX } from "../protocol.ts";
 import { CliError } from "./aws-config.ts";
+import { gateUrl } from "./gate-url.ts";
 
 export const PROXY_DEFAULT_PORT = 8181;
 export const PROXY_DEFAULT_HOST = "127.0.0.1";
@@ -62,21 +63,9 @@ export function loopbackListenAddress(host: string): string {
   throw new CliError(`--host must be a loopback address (127.0.0.1, another 127.x.x.x, ::1 or localhost), not ${JSON.stringify(host.slice(0, 100))}: anything that reaches the proxy is sent with your identity`, 2);
 }
 
-/** Rule `cliGateHttps` for the proxy: the token goes only to an https gate, or to this machine. */
+/** Rule `cliGateHttps`, as every command that sends a token applies it. */
 export function proxyGateUrl(text: string | undefined): URL {
-  if (text === undefined) throw new CliError("--gate is required; run 'sts-gate proxy --help'", 2);
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new CliError(`--gate is not a URL: ${JSON.stringify(text.slice(0, 200))}`, 2);
-  }
-  if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "") {
-    throw new CliError("--gate must not carry credentials, a query or a fragment", 2);
-  }
-  const loopback = url.hostname === "localhost" || url.hostname === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname);
-  if (url.protocol === "https:" || (url.protocol === "http:" && loopback)) return url;
-  throw new CliError("--gate must be an https URL (http only for a loopback host, e.g. http://127.0.0.1:8787)", 2);
+  return gateUrl(text, (message) => new CliError(`${message}; run 'sts-gate proxy --help'`, 2));
 }
 
 /** An --allow-origin value as a browser sends it in `Origin`: scheme://host[:port], nothing else. */

@@ -10,6 +10,7 @@ import { checkAudience, createToken, resolveStsEndpoint, StsGateClientError } fr
 import { parseRevocationRequest, type RevocationEntry } from "../revocation/entry.ts";
 import { REVOCATIONS_PATH } from "../revocation/paths.ts";
 import { CALLER_OPTIONS, CliError, firstLine, loadCredentials, lowerFirst, resolveAwsSettings } from "./aws-config.ts";
+import { gateUrl } from "./gate-url.ts";
 
 export const REVOCATION_COMMANDS = ["revoke", "revocations", "unrevoke"] as const;
 export type RevocationCommand = (typeof REVOCATION_COMMANDS)[number];
@@ -162,27 +163,6 @@ export async function revocationCommand(command: RevocationCommand, args: string
   if (!Array.isArray(list)) throw new CliError(`the gate answered ${res.status} without a list of revocations`);
   out.stdout(values.json === true ? `${JSON.stringify(body)}\n` : table(list as RevocationEntry[]));
   return 0;
-}
-
-/** Rule `cliGateHttps`: the token goes only to an https gate, or to this machine. */
-export function gateUrl(text: string | undefined, usage: (m: string) => CliError): URL {
-  if (text === undefined) throw usage("--gate is required");
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw usage(`--gate is not a URL: ${JSON.stringify(text.slice(0, 200))}`);
-  }
-  if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "") {
-    throw usage("--gate must not carry credentials, a query or a fragment");
-  }
-  if (url.protocol === "https:") return url;
-  if (url.protocol === "http:" && isLoopback(url.hostname)) return url;
-  throw usage("--gate must be an https URL (http only for a loopback host, e.g. http://127.0.0.1:8787)");
-}
-
-function isLoopback(hostname: string): boolean {
-  return hostname === "localhost" || hostname === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
 /** One line saying what the gate answered: its problem code and detail when it sent one. */

@@ -6,7 +6,8 @@
 import { parseArgs } from "node:util";
 import { checkAudience, createToken, resolveStsEndpoint, StsGateClientError } from "../client/token.ts";
 import { CALLER_OPTIONS, CliError, firstLine, loadCredentials, resolveAwsSettings } from "./aws-config.ts";
-import { gateUrl, refusal } from "./revoke.ts";
+import { gateUrl } from "./gate-url.ts";
+import { refusal } from "./revoke.ts";
 
 export const WHOAMI_HELP = `Usage: sts-gate whoami --gate <url> --audience <audience> [options]
 

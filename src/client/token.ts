@@ -1,4 +1,4 @@
-import { AUDIENCE_HEADER, encodeRfc3986, PARAMETER_ORDER, SIGNED_HEADERS, TOKEN_LIFETIME_MS, TOKEN_PREFIX } from "../protocol.ts";
+import { AUDIENCE_HEADER, AUDIENCE_PATTERN, presignedQuery, SIGNED_HEADERS, TOKEN_LIFETIME_MS, TOKEN_PREFIX } from "../protocol.ts";
 import { AwsV4Signer } from "aws4fetch";
 import { lookupStsEndpoint, type StsEndpoint } from "../sts-endpoints.ts";
 
@@ -99,7 +99,7 @@ function regionalEndpoint(region: string): StsEndpoint | undefined {
 
 /** The gate's own rule for AUDIENCE: 1–256 visible ASCII characters. */
 export function checkAudience(audience: unknown): string {
-  if (typeof audience !== "string" || !/^[\x21-\x7e]{1,256}$/.test(audience)) {
+  if (typeof audience !== "string" || !AUDIENCE_PATTERN.test(audience)) {
     throw new StsGateClientError("audience_invalid", "The audience must be 1 to 256 visible ASCII characters.");
   }
   return audience;
@@ -172,18 +172,7 @@ export async function createToken(options: CreateTokenOptions): Promise<GateToke
   }
 
   // botocore's order (PARAMETER_ORDER), so the token is byte for byte what the CLI makes.
-  const values: Record<(typeof PARAMETER_ORDER)[number], string | undefined> = {
-    Action: "GetCallerIdentity",
-    Version: "2011-06-15",
-    "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
-    "X-Amz-Credential": credential,
-    "X-Amz-Date": amzDate,
-    "X-Amz-Expires": EXPIRES_SECONDS,
-    "X-Amz-SignedHeaders": SIGNED_HEADERS,
-    "X-Amz-Security-Token": sessionToken,
-    "X-Amz-Signature": signature,
-  };
-  const query = PARAMETER_ORDER.flatMap((name) => (values[name] === undefined ? [] : [`${name}=${encodeRfc3986(values[name])}`])).join("&");
+  const query = presignedQuery({ credential, amzDate, expires: EXPIRES_SECONDS, signedHeaders: SIGNED_HEADERS, securityToken: sessionToken, signature });
   const url = `https://${endpoint.host}/?${query}`;
 
   let expiresAt = signedAt + TOKEN_LIFETIME_MS - EXPIRY_MARGIN_MS;

@@ -103,7 +103,7 @@ export class GateState {
       devWiring:
         reasons.length === 0
           ? undefined
-          : new Misconfiguration(reasons.map((r) => `${r}; development wiring serves only localhost, 127.0.0.1 and [::1], and this request addressed another host`)),
+          : new Misconfiguration(reasons.map((r) => `${r}; development wiring serves only localhost, 127.0.0.1 and [::1] (and names under localhost), and this request addressed another host`)),
     };
   }
 }

@@ -2,7 +2,7 @@ import * as z from "zod/mini";
 import { withDeadline } from "../deadline.ts";
 import type { StsAnswer } from "../identity.ts";
 import { GateError } from "../errors.ts";
-import { AUDIENCE_HEADER, encodeRfc3986, PARAMETER_ORDER } from "../protocol.ts";
+import { AUDIENCE_HEADER, presignedQuery } from "../protocol.ts";
 import type { ValidatedToken } from "../token/validate.ts";
 
 export { AUDIENCE_HEADER };
@@ -23,18 +23,7 @@ export interface StsExchangeOptions {
  * are ours: the audience, which binds the signature to this gate, and the JSON Accept.
  */
 export function buildStsRequest(token: ValidatedToken, audience: string, signal?: AbortSignal): Request {
-  const values: Record<(typeof PARAMETER_ORDER)[number], string | undefined> = {
-    Action: "GetCallerIdentity",
-    Version: "2011-06-15",
-    "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
-    "X-Amz-Credential": token.credential,
-    "X-Amz-Date": token.amzDate,
-    "X-Amz-Expires": token.expires,
-    "X-Amz-SignedHeaders": token.signedHeaders,
-    "X-Amz-Security-Token": token.securityToken,
-    "X-Amz-Signature": token.signature,
-  };
-  const query = PARAMETER_ORDER.flatMap((name) => (values[name] === undefined ? [] : [`${name}=${encodeRfc3986(values[name])}`])).join("&");
+  const query = presignedQuery(token);
   return new Request(`https://${token.endpoint.host}/?${query}`, {
     method: "GET",
     headers: { [AUDIENCE_HEADER]: audience, accept: "application/json" },

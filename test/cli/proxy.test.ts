@@ -350,6 +350,11 @@ describe("sts-gate proxy", () => {
     60_000,
   );
 
+  it("cliGateHttps: refuses a gate on plain http that is not this machine, before it loads credentials", async () => {
+    const r = await runCli(["proxy", "--gate", "http://gate.example.com", "--audience", AUDIENCE, "--port", "0"], isolatedEnv(tmp));
+    expect(r).toEqual({ code: 2, stdout: "", stderr: "sts-gate: --gate must be an https URL (http only for a loopback host, e.g. http://127.0.0.1:8787); run 'sts-gate proxy --help'\n" });
+  }, 60_000);
+
   it("exits 1 with sts-gate token's own message when no credentials can be loaded", async () => {
     const bare = isolatedEnv(tmp);
     const [proxied, token] = await Promise.all([

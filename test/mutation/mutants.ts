@@ -118,6 +118,7 @@ const ALL: Mutant[] = [
   { rule: "lifetime: not in the future", file: "src/token/validate.ts", find: "if (signedAt > now + MAX_CLOCK_SKEW_MS) {", replace: "if (false) {" },
   { rule: "lifetime: 15 minutes", file: "src/token/validate.ts", find: "if (now >= expiresAt) throw", replace: "if (false) throw" },
   // src/sts/exchange.ts
+  { rule: "rebuildUpstream: each value re-encoded (src/protocol.ts presignedQuery)", file: "src/protocol.ts", find: "[`${name}=${encodeRfc3986(values[name])}`]", replace: "[`${name}=${values[name]}`]", tests: ["test/sts/exchange.test.ts", "test/client/token.test.ts"] },
   { rule: "rebuildUpstream: exact headers", file: "src/sts/exchange.ts", find: 'headers: { [AUDIENCE_HEADER]: audience, accept: "application/json" },', replace: 'headers: { [AUDIENCE_HEADER]: audience },' },
   { rule: "rebuildUpstream: the endpoint table's host", file: "src/sts/exchange.ts", find: "`https://${token.endpoint.host}/?${query}`", replace: "`https://sts.amazonaws.com/?${query}`" },
   { rule: "rebuildUpstream: GET", file: "src/sts/exchange.ts", find: '    method: "GET",\n    headers: { [AUDIENCE_HEADER]', replace: '    method: "POST",\n    headers: { [AUDIENCE_HEADER]' },
@@ -320,6 +321,7 @@ const ALL: Mutant[] = [
   { rule: "selectorSchema: unknown keys refused", file: "src/policy/schema.ts", find: "const IdentityCenterSelectorSchema = z.strictObject({", replace: "const IdentityCenterSelectorSchema = z.looseObject({", tests: ISSUE22_TESTS },
   { rule: "policyCheck: warns about AWSReservedSSO_ globs", file: "src/policy/explain.ts", find: "if (selector !== undefined) warnings.push(", replace: "if (false) warnings.push(", tests: ISSUE22_TESTS },
   { rule: "decision: the user in the decision line", file: "src/observe/decision.ts", find: "      ...(identity.user !== undefined && { user: identity.user }),\n", replace: "", tests: ISSUE22_TESTS },
+  { rule: "cliGateHttps: http only to this machine", file: "src/cli/gate-url.ts", find: '  if (url.protocol === "http:" && isLoopback(url.hostname)) return url;', replace: '  if (url.protocol === "http:") return url;', tests: ["test/cli/proxy.test.ts"] },
   // issue 22: sts-gate proxy (ATTACKS #29); the proxy itself runs against the gate in test/cli/proxy.test.ts (project node)
   { rule: "proxyLoopbackOnly: 127.0.0.0/8 only", file: "src/cli/proxy-rules.ts", find: "if (v4 !== null && v4.slice(1).every((n) => Number(n) <= 255)) return bare;", replace: "if (/^[\\d.]+$/.test(bare)) return bare;", tests: PROXY_TESTS },
   { rule: "proxyHostCheck: the proxy's own Host", file: "src/cli/proxy-rules.ts", find: "if (!own.hosts.has(host)) {", replace: 'if (host === "") {', tests: PROXY_TESTS },

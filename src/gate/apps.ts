@@ -41,6 +41,10 @@ export const DEFAULT_TOKEN_MAX_AGE_SECONDS = 900;
 /** An app's name: logged as `app`, a metrics blob, and `--app` in the tools. */
 export const APP_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
+function asciiLowerCase(text: string): string {
+  return text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+}
+
 /** Why a host pattern is refused, or undefined. A host is matched without its port. */
 function hostProblem(host: string): string | undefined {
   const bare = host.startsWith("*.") ? host.slice(2) : host;
@@ -89,7 +93,8 @@ export function appSchema(fields: AppFieldSchemas) {
     name: z.string().check(z.regex(APP_NAME, { error: "must be 1 to 64 letters, digits, '.', '_' or '-'" })),
     // Host names are case-insensitive: kept in lower case, so `API.example.com` and the
     // request's `api.example.com` are one host, and two spellings of one host are one route.
-    hosts: list(z.pipe(z.pipe(z.string(), z.transform((host: string) => host.toLowerCase())), checked(255, hostProblem)), 100, "must not be empty: an app serves at least one host"),
+    // ASCII letters only: toLowerCase() would turn a Kelvin sign into a `k` before the check.
+    hosts: list(z.pipe(z.pipe(z.string(), z.transform(asciiLowerCase)), checked(255, hostProblem)), 100, "must not be empty: an app serves at least one host"),
     pathPrefix: z.optional(checked(1024, prefixProblem)),
     audience: fields.audience,
     originUrl: fields.originUrl,

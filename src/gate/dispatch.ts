@@ -7,7 +7,6 @@ import type { GateEnv } from "../config.ts";
 import { admittedOrigin, preflightResponse, withCorsHeaders } from "../cors.ts";
 import { GateProblem } from "../problem.ts";
 import { errorResponse } from "../problem.ts";
-import { metricsDataset } from "../observe/metrics.ts";
 import { Decision, REQUEST_ID_HEADER, requestIdFrom } from "../observe/decision.ts";
 import { logMisconfiguration, Misconfiguration } from "../observe/misconfigured.ts";
 import { gateRoute } from "./handlers/admin.ts";
@@ -17,7 +16,7 @@ import { forwardAuth } from "./handlers/forward-auth.ts";
 import { forwardPublic, proxy } from "./handlers/proxy.ts";
 import { rpcVerify, type RpcVerdict } from "./handlers/rpc.ts";
 import { whoami } from "./handlers/whoami.ts";
-import type { AppConfig } from "./apps.ts";
+import { assignApp } from "./decision-app.ts";
 import { APP_AMBIGUOUS_DETAIL, classify, NO_APP_DETAIL, type Route } from "./routes.ts";
 import { configFor, GateState, type GateAppOptions, type Runtime } from "./runtime.ts";
 
@@ -42,7 +41,7 @@ export function createGateApp(options: GateAppOptions = {}): GateWorker {
     async verify(request, env, ctx) {
       const prepared = await configFor(env as GateEnv | undefined);
       const ready = prepared instanceof Misconfiguration ? prepared : state.runtimeFor(prepared);
-      return rpcVerify(request, ready, ctx);
+      return rpcVerify(request, ready, ctx, env as GateEnv | undefined);
     },
   };
 }
@@ -62,7 +61,8 @@ async function serve(request: Request, env: GateEnv | undefined, execution: Exec
     failure = error;
     response = errorResponse(error, decision.requestId);
   }
-  const app = route !== undefined && "app" in route ? route.app : undefined;
+  // Health is the gate's, not an app's: it names the host's app in its line, but takes no app's CORS.
+  const app = route !== undefined && route.kind !== "health" && "app" in route ? route.app : undefined;
   // A preflight's answer is all CORS already; every other answer gets the gate's CORS headers only.
   const answer = route?.kind === "preflight" && failure === undefined ? response : withCorsHeaders(response, app && admittedOrigin(request.headers, app.corsAllowedOrigins));
   decision.finish({ status: answer.status, error: failure });
@@ -86,28 +86,28 @@ async function handle(
   switch (route.kind) {
     case "health":
       decision.served("health");
-      named(decision, route.ready, route.app, env);
+      assignApp(decision, route.ready, route.app, env);
       return healthResponse(route.ready);
     case "misconfigured": {
       logMisconfiguration(route.failure, decision.requestId);
-      named(decision, route.failure, undefined, env);
+      assignApp(decision, route.failure, undefined, env);
       const problem = new GateProblem("misconfigured", `The gate's configuration is invalid (${route.failure.settings.join(", ") || "the environment"}); its logs say why.`);
       decision.finish({ status: problem.status, error: problem, settings: route.failure.settings });
       return problem.getResponse();
     }
     case "noApp":
-      named(decision, ready, undefined, env);
+      assignApp(decision, ready, undefined, env);
       // Rule `appByHost`: no token is read, KV is not touched, STS is not called.
       throw new GateProblem("no_app", NO_APP_DETAIL);
     case "appAmbiguous":
-      named(decision, ready, route.app, env);
+      assignApp(decision, ready, route.app, env);
       throw new GateProblem("app_ambiguous", APP_AMBIGUOUS_DETAIL);
     default:
       break;
   }
   const runtime = ready as Runtime;
   const app = runtime.of(route.app);
-  named(decision, runtime, route.app, env);
+  assignApp(decision, runtime, route.app, env);
   const ctx = new RequestContext(request, url, runtime, decision, execution);
   switch (route.kind) {
     case "jwks":
@@ -127,19 +127,5 @@ async function handle(
       return forwardPublic(ctx, app);
     case "proxy":
       return proxy(ctx, app);
-  }
-}
-
-/**
- * The app a decision is about (null when none serves the request), and where its data point
- * goes: every request the gate decides on has a line naming its app, and a data point.
- */
-function named(decision: Decision, ready: Runtime | Misconfiguration, app: AppConfig | undefined, env: GateEnv | undefined): void {
-  decision.app = app?.name ?? null;
-  if (ready instanceof Misconfiguration) {
-    // The audience may itself be what is wrong; the data point is still written, under what there is.
-    decision.sink = { metrics: metricsDataset(env?.METRICS), audience: typeof env?.AUDIENCE === "string" ? env.AUDIENCE : "" };
-  } else {
-    decision.sink = { metrics: ready.config.metrics, audience: app?.audience ?? "" };
   }
 }

@@ -82,7 +82,9 @@ describe("which app serves a request", () => {
     ["the wildcard's own domain", "https://tools.localhost/x"],
   ])("%s: 404 no_app, no token read, KV untouched, no STS call, nothing forwarded", async (_why, url) => {
     const { env: testEnv, calls, received, points } = appsEnv();
-    const { result: res, decisions } = await linesDuring(() => send(testEnv, url, { headers: { authorization: "Bearer junk" } }));
+    // A valid token, which any step of verification would take to KV and STS.
+    const headers = await as("alice", "api-aud");
+    const { result: res, decisions } = await linesDuring(() => send(testEnv, url, { headers }));
     expect(res.status).toBe(404);
     expect(await problemCode(res)).toBe("no_app");
     expect(calls).toEqual({ sts: 0, kv: 0 });
@@ -198,6 +200,18 @@ describe("each app keeps its own audience and policy", () => {
     expect((await send(testEnv, "https://api.localhost/items", { headers: await as("deployer", "api-aud") })).status).toBe(403);
   });
 
+  it("an app_ambiguous refusal carries the picked app's CORS, as its other refusals do; health carries none", async () => {
+    const withCors = APPS.map((a) => (a.name === "api" ? { ...a, corsAllowedOrigins: ["https://api.example"] } : a));
+    const { env: testEnv } = appsEnv({ APPS: withCors });
+    const origin = { origin: "https://api.example" };
+    const ambiguous = await send(testEnv, "https://api.localhost/DOCS/x", { headers: origin });
+    expect(await problemCode(ambiguous)).toBe("app_ambiguous");
+    expect(ambiguous.headers.get("access-control-allow-origin")).toBe("https://api.example");
+    const health = await send(testEnv, "https://api.localhost/.well-known/sts-gate/health", { headers: origin });
+    expect(health.status).toBe(200);
+    expect(health.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
   it("per-app corsAllowedOrigins: a page on the app's own allowed origin only", async () => {
     const withCors = APPS.map((a) => (a.name === "docs" ? { ...a, corsAllowedOrigins: ["https://docs.example"] } : a));
     const { env: testEnv } = appsEnv({ APPS: withCors });
@@ -282,14 +296,14 @@ describe("public paths (ATTACKS #30)", () => {
     expect(received).toEqual([]);
   });
 
-  it("the origin's prefix boundary holds on a public path", async () => {
+  it("the origin's prefix boundary holds on a public path: a path an origin could resolve above the prefix is never public", async () => {
     const withPublic = APPS.map((a) => (a.name === "api" ? { ...a, publicPaths: ["/status/**"] } : a));
     const { env: testEnv, received } = appsEnv({ APPS: withPublic });
     const served = await send(testEnv, "https://api.localhost/status/live");
     expect(served.status).toBe(200);
     for (const path of ["/status/..%2f..%2fadmin", "/status/%2e%2e/%2e%2e/admin", "/status/..%5c..%5cadmin"]) {
       const res = await send(testEnv, `https://api.localhost${path}`);
-      expect(res.status, path).toBeGreaterThanOrEqual(400);
+      expect(res.status, path).toBe(401);
     }
     expect(received.map((r) => r.url)).toEqual(["http://api.internal/v1/status/live"]);
   });
@@ -336,6 +350,7 @@ describe("invalid APPS configurations are refused like an invalid POLICY", () =>
     ["two apps with one host and pathPrefix", { APPS: [app(), app({ name: "b", audience: "b-aud" })] }, /^APPS\[1\]\.hosts\[0\]: /],
     ["an app with no hosts", { APPS: [app({ hosts: [] })] }, /^APPS\[0\]\.hosts: /],
     ["two apps with one host in two spellings", { APPS: [app(), app({ name: "b", audience: "b-aud", hosts: ["A.LocalHost"] })] }, /^APPS\[1\]\.hosts\[0\]: /],
+    ["a host that only Unicode case folding makes ASCII (a Kelvin sign)", { APPS: [app({ hosts: ["\u212A.localhost"] })] }, /^APPS\[0\]\.hosts\[0\]: /],
     ["an app policy with admins", { APPS: [app({ policy: { allow: [ALICE], admins: [ALICE] } })] }, /^APPS\[0\]\.policy\.admins: /],
     ["APPS beside ORIGIN_URL", { APPS: [app()], ORIGIN_URL: "https://x.internal" }, /^APPS: .*ORIGIN_URL/],
     ["APPS beside AUDIENCE", { APPS: [app()], AUDIENCE: "x" }, /^APPS: .*AUDIENCE/],

@@ -75,7 +75,8 @@ describe("StsGate.verify: the same verifier and policy as over HTTP", () => {
       { name: "a", hosts: ["a.localhost"], audience: "a-aud", originUrl: "http://a.internal", policy: { allow: [ALICE] } },
       { name: "docs", hosts: ["a.localhost"], pathPrefix: "/docs", audience: "docs-aud", originUrl: "http://docs.internal", policy: { allow: [ALICE] } },
     ];
-    const appsEnv = { ...env, AUDIENCE: undefined, ORIGIN_URL: undefined, POLICY: undefined, APPS };
+    const sts = { calls: 0 };
+    const appsEnv = { ...env, AUDIENCE: undefined, ORIGIN_URL: undefined, POLICY: undefined, APPS, STS: { fetch: (input: RequestInfo, init?: RequestInit) => (sts.calls++, env.STS.fetch(input, init)) } };
     const gate = createGateApp();
     const headers = bearer(await mintToken("alice", { audience: "a-aud" }));
     const { result, decisions } = await linesDuring(async () => [
@@ -84,12 +85,18 @@ describe("StsGate.verify: the same verifier and policy as over HTTP", () => {
     ]);
     expect(result[0]).toMatchObject({ allowed: false, status: 400, code: "app_ambiguous" });
     expect(decisions.map((d) => [d.code, d.app])).toEqual([["app_ambiguous", "a"], ["no_app", null]]);
+    // Both refused before any token work.
+    expect(sts.calls).toBe(0);
   });
 
   it("never throws: a misconfigured gate and a broken STS resolve to refusals", async () => {
     const gate = createGateApp();
     const headers = bearer(await mintToken("alice"));
-    await expect(gate.verify(new Request("https://localhost/x", { headers }), { ...env, POLICY: "{" })).resolves.toMatchObject({ allowed: false, status: 500, code: "misconfigured" });
+    const points: AnalyticsEngineDataPoint[] = [];
+    const metrics = { writeDataPoint: (point: AnalyticsEngineDataPoint) => void points.push(point) };
+    await expect(gate.verify(new Request("https://localhost/x", { headers }), { ...env, POLICY: "{", METRICS: metrics })).resolves.toMatchObject({ allowed: false, status: 500, code: "misconfigured" });
+    // Its decision still writes its data point, as over HTTP.
+    expect(points.map((p) => p.blobs!.slice(0, 2))).toEqual([["error", "misconfigured"]]);
     const down = { ...env, STS: { fetch: async () => { throw new Error("down"); } } };
     await expect(gate.verify(new Request("https://localhost/x", { headers: bearer(await mintToken("alice")) }), down)).resolves.toMatchObject({ allowed: false, status: 503 });
   });

@@ -10,6 +10,8 @@ import { errorName, log } from "../../log.ts";
 import { Decision, requestIdFrom } from "../../observe/decision.ts";
 import { logMisconfiguration, Misconfiguration } from "../../observe/misconfigured.ts";
 import { refusalOf } from "../../problem.ts";
+import type { GateEnv } from "../../config.ts";
+import { assignApp } from "../decision-app.ts";
 import { APP_AMBIGUOUS_DETAIL, chooseApp, NO_APP_DETAIL, readiness } from "../routes.ts";
 import type { Runtime } from "../runtime.ts";
 import { RequestContext } from "./context.ts";
@@ -19,7 +21,7 @@ export type RpcVerdict =
   | { allowed: true; caller: WhoamiBody; rule: string }
   | { allowed: false; status: number; code: ProblemCode; detail: string };
 
-export async function rpcVerify(request: Request, prepared: Runtime | Misconfiguration, execution: ExecutionContext | undefined): Promise<RpcVerdict> {
+export async function rpcVerify(request: Request, prepared: Runtime | Misconfiguration, execution: ExecutionContext | undefined, env: GateEnv | undefined): Promise<RpcVerdict> {
   let url: URL;
   let decision: Decision;
   try {
@@ -34,6 +36,7 @@ export async function rpcVerify(request: Request, prepared: Runtime | Misconfigu
   try {
     const ready = readiness(prepared, url.hostname);
     if (ready instanceof Misconfiguration) {
+      assignApp(decision, ready, undefined, env);
       logMisconfiguration(ready, decision.requestId);
       const problem = new GateError("misconfigured", `The gate's configuration is invalid (${ready.settings.join(", ") || "the environment"}); its logs say why.`);
       decision.finish({ status: problem.status, settings: ready.settings, error: problem });
@@ -42,8 +45,7 @@ export async function rpcVerify(request: Request, prepared: Runtime | Misconfigu
     decision.logAllowed = ready.config.logAllowed;
     // The request's own host and path pick the app, by the same choice as over HTTP.
     const chosen = chooseApp(ready.config.apps, url.hostname, url.pathname);
-    decision.app = chosen.kind === "noApp" ? null : chosen.app.name;
-    decision.sink = { metrics: ready.config.metrics, audience: chosen.kind === "noApp" ? "" : chosen.app.audience };
+    assignApp(decision, ready, chosen.kind === "noApp" ? undefined : chosen.app, env);
     if (chosen.kind === "noApp") throw new GateError("no_app", NO_APP_DETAIL);
     if (chosen.kind === "appAmbiguous") throw new GateError("app_ambiguous", APP_AMBIGUOUS_DETAIL);
     const config = chosen.app;

@@ -98,6 +98,15 @@ describe("which app serves a request", () => {
     expect(points[0]!.blobs).toEqual(["deny", "no_app", "", "", "GET", "", "", "", ""]);
   });
 
+  it("an exact host's apps are the only ones for that host: a path none of them serves is no_app, not the wildcard's", async () => {
+    const narrow = [...APPS.filter((a) => a.name !== "exact-tool"), { name: "exact-admin", hosts: ["special.tools.localhost"], pathPrefix: "/admin", audience: "exact-aud", originUrl: "http://exact.internal", policy: { allow: [ALICE] } }];
+    const { env: testEnv, received } = appsEnv({ APPS: narrow });
+    expect((await send(testEnv, "https://special.tools.localhost/admin/x", { headers: await as("alice", "exact-aud") })).status).toBe(200);
+    const other = await send(testEnv, "https://special.tools.localhost/other", { headers: await as("alice", "tools-aud") });
+    expect(await problemCode(other)).toBe("no_app");
+    expect(received.map((r) => r.url)).toEqual(["http://exact.internal/admin/x"]);
+  });
+
   it("a host's configured spelling does not matter: hosts are case-insensitive in APPS too", async () => {
     const mixed = APPS.map((a) => (a.name === "api" ? { ...a, hosts: ["API.LocalHost"] } : a));
     const { env: testEnv, received } = appsEnv({ APPS: mixed });

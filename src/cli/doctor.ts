@@ -4,12 +4,10 @@
  * mistake shows up only after the deploy; this finds the usual ones first. Pure: the file's
  * text in, what to print and the exit status out.
  */
-import type { GateEnv } from "../config.ts";
-import { parseConfig } from "../config.ts";
 import { checkPolicyText } from "../policy/index.ts";
 import { runPolicyCommand, type CliOutcome } from "./policy-command.ts";
 import { whyAdmitsNoOne } from "../policy/reach.ts";
-import { appsOf, policyLabel, policyText, readDeployTarget, WranglerConfigError, type AppEntry, type DeployTarget } from "./wrangler-config.ts";
+import { appsOf, parseDeployedVars, policyLabel, policyText, readDeployTarget, WranglerConfigError, type AppEntry, type DeployTarget } from "./wrangler-config.ts";
 
 /** Names that only ever stand for examples or this machine. */
 const EXAMPLE_HOST = /(^|\.)(example\.(com|net|org)|example|localhost|local|test|invalid)$|^127\.|^\[::1\]$|^0\.0\.0\.0$/i;
@@ -81,9 +79,9 @@ export function deployProblems(target: DeployTarget): string[] {
   return problems;
 }
 
-/** The gate's own validation, for everything it checks (with a stand-in for the KV binding). */
+/** The gate's own validation, for everything it checks. */
 function gateIssues(vars: Record<string, unknown>): string[] {
-  const parsed = parseConfig({ ...vars, IDENTITY_CACHE: { get: () => null } } as unknown as GateEnv);
+  const parsed = parseDeployedVars(vars);
   return parsed.ok ? [] : parsed.issues.filter((i) => !CHECKED_HERE.test(i));
 }
 

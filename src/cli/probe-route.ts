@@ -5,8 +5,8 @@
  * src/gate/routes.ts (`chooseApp`, public paths), so that a probe never asks an
  * app's policy about a request the gate would send to another app, refuse, or let through.
  */
-import { parseConfig, type GateEnv } from "../config.ts";
 import { chooseApp } from "../gate/routes.ts";
+import { parseDeployedVars } from "./wrangler-config.ts";
 
 export interface ProbedApp {
   /** Its place in APPS, its name, and how messages name it (`APPS[1] (docs)`). */
@@ -23,8 +23,7 @@ export interface ProbeRoute {
 }
 
 export function routeOfProbe(vars: Readonly<Record<string, unknown>>, app: ProbedApp, path: string): ProbeRoute {
-  // The KV binding is not in the file: a stand-in, as `sts-gate doctor` gives the same validation.
-  const parsed = parseConfig({ ...vars, IDENTITY_CACHE: { get: () => null } } as unknown as GateEnv);
+  const parsed = parseDeployedVars(vars);
   if (!parsed.ok) {
     // The app's own policy has its own line in the probe's output.
     const own = `APPS[${app.index}].policy`;

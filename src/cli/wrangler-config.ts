@@ -4,6 +4,7 @@
  * out, so it is tested in workerd like the rest of the gate.
  */
 import { parse } from "smol-toml";
+import { parseConfig, type ConfigResult, type GateEnv } from "../config.ts";
 import { normalPrefix } from "../gate/apps.ts";
 
 /** A problem reading the file itself: one line, for stderr. */
@@ -137,6 +138,15 @@ export function adminsText(target: DeployTarget): string | undefined {
   const admins = target.vars.ADMINS;
   if (admins === undefined) return undefined;
   return typeof admins === "string" ? admins : JSON.stringify(admins);
+}
+
+/**
+ * The gate's own validation of a deploy target's vars, as the deployed gate would run it: the
+ * KV binding is not in the file, so a stand-in takes its place. For `sts-gate doctor` and
+ * `sts-gate probe --app`.
+ */
+export function parseDeployedVars(vars: Readonly<Record<string, unknown>>): ConfigResult {
+  return parseConfig({ ...vars, IDENTITY_CACHE: { get: () => null } } as unknown as GateEnv);
 }
 
 /** The names of the apps that have one, for messages that list them. */

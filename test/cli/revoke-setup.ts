@@ -58,11 +58,20 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await mkdir(dir, { recursive: true });
   const [gateJs, emulatorJs] = await Promise.all([bundle("src/worker.ts", join(dir, "gate.js")), bundle("test/emulator/worker.ts", join(dir, "sts-emulator.js"))]);
   const date = /^compatibility_date\s*=\s*"([0-9-]+)"/m.exec(await readFile(join(ROOT, "wrangler.toml"), "utf8"))![1]!;
+  const runs: RevokeRuns = { runs: {}, calls: {}, lines: [] };
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       host: "127.0.0.1",
       port: 0,
       enableDevRegistry: false,
+      // Kept for the tests (the admin API's audit lines), not printed into a passing run.
+      handleStructuredLogs: ({ message }: { message: string }) => {
+        try {
+          runs.lines.push(JSON.parse(message) as Record<string, unknown>);
+        } catch {
+          runs.lines.push({ text: message });
+        }
+      },
       telemetry: { enabled: false },
       workers: [
         {
@@ -92,7 +101,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
     return { status: res.status, body: await res.text() };
   };
 
-  const runs: RevokeRuns = { runs: {}, calls: {} };
   const step = async (name: string, args: string[], who: string | null = "alice") => {
     runs.runs[name] = await run(args, who);
     return runs.runs[name]!;

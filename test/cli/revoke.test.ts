@@ -2,7 +2,7 @@ import { describe, expect, inject, it } from "vitest";
 import type { CliRun } from "./runs";
 import "./runs";
 
-const { runs, calls } = inject("revokeRuns");
+const { runs, calls, lines } = inject("revokeRuns");
 
 function ran(name: string): CliRun {
   const r = runs[name];
@@ -67,6 +67,16 @@ describe("sts-gate revoke, revocations, unrevoke against the gate in workerd", (
     expect(r.stderr).toMatch(message);
     expect(r.stderr.split("\n").filter((l) => l !== "")).toHaveLength(1);
     expect(r.stderr).not.toMatch(/\bat .*:\d+:\d+|Error:|Secret0/);
+  });
+
+  it("leaves the gate's audit trail: one admin line per action, naming alice and never a token", () => {
+    const admin = lines.filter((l) => l.event === "admin");
+    expect(admin.map((l) => l.action)).toEqual(["revoke", "revoke", "list", "list", "unrevoke"]);
+    for (const l of admin) expect(l).toMatchObject({ level: "info", actor: "arn:aws:iam::111122223333:user/alice", actorAccessKeyId: "AKIAEMULATORALICE001" });
+    expect(admin[0]!.entry).toMatchObject({ accessKeyId: "ASIAEMULATORDEPLOY01", reason: "leaked in a CI log" });
+    // The refused revocation is a denied decision, not an admin action.
+    expect(lines.some((l) => l.event === "decision" && l.code === "not_admin" && l.principal === "arn:aws:iam::111122223333:role/deployer")).toBe(true);
+    expect(JSON.stringify(lines)).not.toMatch(/X-Amz-Signature|Bearer /i);
   });
 
   it("documents its options", () => {

@@ -22,6 +22,8 @@ export interface RevokeRuns {
   runs: Record<string, CliRun>;
   /** The deployer's request to the gate before the revocation, after it and after its deletion. */
   calls: Record<string, { status: number; body: string }>;
+  /** The gate's log lines while the commands ran, parsed (a line that is not JSON as `{ text }`). */
+  lines: Array<Record<string, unknown>>;
 }
 
 declare module "vitest" {

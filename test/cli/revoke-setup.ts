@@ -13,6 +13,7 @@ import process from "node:process";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import type { TestProject } from "vitest/node";
 import { bundleWorker } from "../support/bundle";
+import { keepLogLines } from "../support/log-lines";
 import identities from "../emulator/identities.json";
 import type { CliRun, RevokeRuns } from "./runs";
 import "./runs";
@@ -65,13 +66,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       port: 0,
       enableDevRegistry: false,
       // Kept for the tests (the admin API's audit lines), not printed into a passing run.
-      handleStructuredLogs: ({ message }: { message: string }) => {
-        try {
-          runs.lines.push(JSON.parse(message) as Record<string, unknown>);
-        } catch {
-          runs.lines.push({ text: message });
-        }
-      },
+      handleStructuredLogs: keepLogLines(runs.lines),
       telemetry: { enabled: false },
       workers: [
         {

@@ -1,3 +1,5 @@
+import type { LogLine } from "../support/log-lines";
+
 /** What test/cli/global-setup.ts hands the workerd tests: one entry per CLI run, by name. */
 export interface CliRun {
   args: string[];
@@ -22,8 +24,8 @@ export interface RevokeRuns {
   runs: Record<string, CliRun>;
   /** The deployer's request to the gate before the revocation, after it and after its deletion. */
   calls: Record<string, { status: number; body: string }>;
-  /** The gate's log lines while the commands ran, parsed (a line that is not JSON as `{ text }`). */
-  lines: Array<Record<string, unknown>>;
+  /** The gate's log lines while the commands ran (test/support/log-lines.ts). */
+  lines: LogLine[];
 }
 
 declare module "vitest" {

@@ -12,6 +12,7 @@ import { join, resolve } from "node:path";
 import { createToken } from "../../src/client/index.ts";
 import identities from "../emulator/identities.json";
 import { bundleWorker } from "../support/bundle.ts";
+import { keepLogLines, type LogLine } from "../support/log-lines.ts";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const AUDIENCE = "sts-gate-origins";
@@ -57,7 +58,7 @@ export interface GateHarness {
   /** The gate's own URL (http://127.0.0.1:<port>). */
   url: string;
   /** Every line the gate logged, parsed where it is JSON. */
-  lines: Array<Record<string, unknown>>;
+  lines: LogLine[];
   /** A fresh bearer token of an emulator identity, for this gate's audience. */
   token(name?: string): Promise<string>;
   dispose(): Promise<void>;
@@ -70,18 +71,12 @@ export async function startGate(originPort: number, vars: Record<string, unknown
   const tmp = await mkdtemp(join(ROOT, "dist/test/origins-"));
   const [gateJs, emulatorJs] = await Promise.all([bundle("src/worker.ts", join(tmp, "gate.js")), bundle("test/emulator/worker.ts", join(tmp, "sts-emulator.js"))]);
   const date = /^compatibility_date\s*=\s*"([0-9-]+)"/m.exec(await readFile(join(ROOT, "wrangler.toml"), "utf8"))![1]!;
-  const lines: Array<Record<string, unknown>> = [];
+  const lines: LogLine[] = [];
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       host: "127.0.0.1",
       port: 0,
-      handleStructuredLogs: ({ message }: { message: string }) => {
-        try {
-          lines.push(JSON.parse(message) as Record<string, unknown>);
-        } catch {
-          lines.push({ text: message });
-        }
-      },
+      handleStructuredLogs: keepLogLines(lines),
       workers: [
         {
           name: "gate",
